@@ -1,0 +1,179 @@
+"""Editor responsiveness of the daemon while tasks run.
+
+Starts a real daemon (own XDG dirs in a temp dir) on a throwaway git repo, connects over
+its unix socket like an editor, and measures round trips of ``codetap/task/list``,
+``textDocument/codeAction`` and ``textDocument/didChange`` (+ a request behind it, since a
+notification has no reply): first idle, then while 4 tasks run (replay model, no delays,
+tasks restarted as they finish). Targets: p99 <= 20 ms and <= 1.5x idle.
+
+    python bench/editor_latency.py [--samples 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from codetap.daemon.connection import frame, read_message
+from codetap.daemon.control import start_detached, stop
+from codetap.daemon.paths import DaemonPaths
+
+SOURCE = "".join(f"def f{i}(x):\n    return x + {i}\n\n" for i in range(200))
+TASKS = 4
+
+
+class Client:
+    def __init__(self, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        self.r, self.w = r, w
+        self.ids = itertools.count(1)
+        self.waiting: dict[int, asyncio.Future[Any]] = {}
+        self.updates: list[dict[str, Any]] = []
+        self.reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        while (body := await read_message(self.r)) is not None:
+            msg = json.loads(body)
+            if "method" in msg:
+                if msg["method"] == "codetap/task/updated":
+                    self.updates.append(msg["params"])
+                continue
+            fut = self.waiting.pop(msg["id"], None)
+            if fut is not None:
+                fut.set_result(msg)
+
+    async def call(self, method: str, params: Any) -> Any:
+        msg_id = next(self.ids)
+        fut = asyncio.get_running_loop().create_future()
+        self.waiting[msg_id] = fut
+        self.w.write(frame({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params}))
+        reply = await fut
+        if "error" in reply:
+            raise RuntimeError(reply["error"])
+        return reply["result"]
+
+    def notify(self, method: str, params: Any) -> None:
+        self.w.write(frame({"jsonrpc": "2.0", "method": method, "params": params}))
+
+
+def setup(tmp: Path) -> tuple[dict[str, str], Path]:
+    repo = tmp / "repo"
+    repo.mkdir()
+    (repo / "big.py").write_text(SOURCE)
+    git = ["git", "-c", "user.name=b", "-c", "user.email=b@localhost"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], cwd=repo, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "init"], cwd=repo, check=True)
+    turns = [{"tool_calls": [{"name": "read", "arguments": {"path": "big.py"}}]}]
+    for i in range(30):
+        turns.append({"tool_calls": [{"name": "edit", "arguments": {
+            "path": "big.py", "old_string": f"return x + {i}\n",
+            "new_string": f"return x + {i} + 0\n"}}]})
+    turns.append({"tool_calls": [{"name": "finish", "arguments": {"summary": "done"}}]})
+    session = tmp / "session.jsonl"
+    session.write_text("".join(json.dumps(t) + "\n" for t in turns))
+    env = dict(os.environ)
+    for name in ("runtime", "data", "config"):
+        (tmp / name).mkdir(mode=0o700)
+    env.update(XDG_RUNTIME_DIR=str(tmp / "runtime"), XDG_DATA_HOME=str(tmp / "data"),
+               XDG_CONFIG_HOME=str(tmp / "config"))
+    (tmp / "config" / "codetap").mkdir()
+    (tmp / "config" / "codetap" / "config.toml").write_text(
+        f'default_model = "r"\n[models.r]\nprovider = "replay"\npath = "{session}"\n')
+    return env, repo
+
+
+def p99(xs: list[float]) -> float:
+    return statistics.quantiles(xs, n=100)[98] if len(xs) >= 2 else xs[0]
+
+
+async def measure(c: Client, uri: str, samples: int, version: list[int]) -> dict[str, float]:
+    rng = {"start": {"line": 10, "character": 0}, "end": {"line": 12, "character": 0}}
+    out: dict[str, list[float]] = {"task/list": [], "codeAction": [], "didChange": []}
+    for _ in range(samples):
+        t = time.perf_counter()
+        await c.call("codetap/task/list", {})
+        out["task/list"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        await c.call("textDocument/codeAction", {"textDocument": {"uri": uri}, "range": rng,
+                                                 "context": {"diagnostics": []}})
+        out["codeAction"].append(time.perf_counter() - t)
+        version[0] += 1
+        t = time.perf_counter()
+        c.notify("textDocument/didChange", {
+            "textDocument": {"uri": uri, "version": version[0]},
+            "contentChanges": [{"range": {"start": {"line": 0, "character": 0},
+                                          "end": {"line": 0, "character": 0}}, "text": ""}]})
+        await c.call("codetap/task/list", {"states": ["applied"]})
+        out["didChange"].append(time.perf_counter() - t)
+    return {k: p99(v) * 1000 for k, v in out.items()}
+
+
+async def keep_running(c: Client, root_uri: str, stop_at: asyncio.Event) -> int:
+    started = 0
+    while not stop_at.is_set():
+        active = await c.call("codetap/task/list", {"states": ["queued", "running"]})
+        for _ in range(TASKS - len(active["tasks"])):
+            await c.call("codetap/task/start", {"intent": "bench", "root_uri": root_uri})
+            started += 1
+        await asyncio.sleep(0.05)
+    return started
+
+
+async def main(samples: int) -> int:
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        env, repo = setup(tmp)
+        os.environ.update(env)
+        paths = DaemonPaths.from_env(env)
+        start_detached(paths)
+        try:
+            c = Client(*await asyncio.open_unix_connection(str(paths.socket)))
+            await c.call("initialize", {"processId": None, "rootUri": repo.as_uri(),
+                                        "capabilities": {}})
+            c.notify("initialized", {})
+            uri = (repo / "big.py").as_uri()
+            c.notify("textDocument/didOpen", {"textDocument": {
+                "uri": uri, "languageId": "python", "version": 1, "text": SOURCE}})
+            version = [1]
+            await measure(c, uri, 30, version)  # warm up
+            idle = await measure(c, uri, samples, version)
+            loader = Client(*await asyncio.open_unix_connection(str(paths.socket)))
+            await loader.call("initialize", {"processId": None, "capabilities": {}})
+            loader.notify("initialized", {})
+            done = asyncio.Event()
+            keeper = asyncio.create_task(keep_running(loader, repo.as_uri(), done))
+            await asyncio.sleep(0.5)
+            busy = await measure(c, uri, samples, version)
+            done.set()
+            started = await keeper
+            running_now = await c.call("codetap/task/list", {"states": ["running", "queued"]})
+        finally:
+            stop(paths)
+    ok = True
+    print(f"editor_latency: p99 round trip (ms), {samples} samples each; "
+          f"{started} tasks started while busy ({TASKS} kept running; "
+          f"{len(running_now['tasks'])} active at end)")
+    print(f"{'operation':<12} {'idle':>8} {'busy':>8} {'ratio':>6}  target")
+    for op in idle:
+        ratio = busy[op] / idle[op] if idle[op] else float("inf")
+        good = busy[op] <= 20.0 and ratio <= 1.5
+        ok &= good
+        print(f"{op:<12} {idle[op]:8.2f} {busy[op]:8.2f} {ratio:6.2f}  "
+              f"{'ok' if good else 'MISSED'} (<= 20 ms and <= 1.5x)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--samples", type=int, default=300)
+    sys.exit(asyncio.run(main(ap.parse_args().samples)))

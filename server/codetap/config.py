@@ -1,0 +1,194 @@
+"""Configuration: where data lives, which models exist, task limits.
+
+Sources, later ones winning key by key (tables are merged, values replaced):
+1. built-in defaults;
+2. the user file ``$XDG_CONFIG_HOME/codetap/config.toml`` (default ``~/.config``);
+3. the project file ``<repo>/.codetap/config.toml`` when a repository is given.
+
+Data lives in ``$XDG_DATA_HOME/codetap/`` (default ``~/.local/share``): the database
+``codetap.db`` and the task worktrees (ARCHITECTURE.md "Where things live").
+
+Example::
+
+    default_model = "local"
+
+    [models.local]
+    provider = "openai"            # openai | anthropic | replay
+    model = "qwen2.5-coder:14b"
+    base_url = "http://127.0.0.1:11434/v1"
+    api_key_env = "OLLAMA_API_KEY" # optional for local servers
+    input_price_per_mtok = 0.0
+    output_price_per_mtok = 0.0
+    context_window = 32768
+
+    [limits]
+    max_steps = 60
+    max_tokens = 2_000_000
+    max_cost_usd = 5.0
+    max_wall_s = 3600
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from codetap.errors import ConfigError
+from codetap.models.base import ModelConfig
+
+HOW_TO_CONFIGURE = """\
+No model is configured. Add one to {path}, for example:
+
+    default_model = "gpt"
+
+    [models.gpt]
+    provider = "openai"                 # or "anthropic", or "replay" for a recorded session
+    model = "gpt-4.1"
+    api_key_env = "OPENAI_API_KEY"      # the environment variable holding the key
+    input_price_per_mtok = 2.0
+    output_price_per_mtok = 8.0
+
+Local servers (Ollama, vLLM, llama.cpp) use provider = "openai" with
+base_url = "http://127.0.0.1:11434/v1" (Ollama's default). Then run
+`codetap run "..." --repo PATH --model gpt`, or try `codetap demo`, which needs no model."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Per-task bounds: steps (model turns), tokens (input+output), cost (USD), wall time (s)."""
+
+    max_steps: int = 60
+    max_tokens: int = 2_000_000
+    max_cost_usd: float = 5.0
+    max_wall_s: float = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Resolved configuration. Build it with :meth:`load`."""
+
+    data_dir: Path
+    config_dir: Path
+    runtime_dir: Path
+    db_path: Path
+    models: dict[str, ModelConfig] = field(default_factory=dict)
+    default_model: str | None = None
+    limits: Limits = Limits()
+    resume_interrupted: bool = True
+    bash_timeout_s: float = 120.0
+    lsp: dict[str, Any] = field(default_factory=dict)
+    user_config_path: Path = Path()
+
+    @property
+    def worktrees_dir(self) -> Path:
+        return self.data_dir / "worktrees"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
+
+    @classmethod
+    def load(cls, repo: Path | None = None, *, env: dict[str, str] | None = None) -> Config:
+        """Read defaults, the user file and (if ``repo``) the project file.
+
+        Raises ConfigError naming the file and key for invalid TOML or values.
+        """
+        env = dict(os.environ) if env is None else env
+        home = Path(env.get("HOME", str(Path.home())))
+        config_dir = Path(env.get("XDG_CONFIG_HOME") or home / ".config") / "codetap"
+        data_dir = Path(env.get("XDG_DATA_HOME") or home / ".local" / "share") / "codetap"
+        runtime_base = env.get("XDG_RUNTIME_DIR")
+        runtime_dir = (
+            Path(runtime_base) / "codetap"
+            if runtime_base
+            else Path("/tmp") / f"codetap-{os.getuid()}"
+        )
+        user_file = config_dir / "config.toml"
+        raw: dict[str, Any] = {}
+        for path in [user_file] + ([repo / ".codetap" / "config.toml"] if repo else []):
+            _merge(raw, _read_toml(path))
+        return cls._from_raw(raw, data_dir, config_dir, runtime_dir, user_file)
+
+    @classmethod
+    def _from_raw(
+        cls, raw: dict[str, Any], data_dir: Path, config_dir: Path, runtime_dir: Path, user: Path
+    ) -> Config:
+        store = raw.get("store", {})
+        models = {
+            name: _model_config(name, table) for name, table in raw.get("models", {}).items()
+        }
+        default_model = raw.get("default_model")
+        if default_model is not None and default_model not in models:
+            raise ConfigError(
+                f"default_model = {default_model!r} but there is no [models.{default_model}] table"
+            )
+        daemon = raw.get("daemon", {})
+        return cls(
+            data_dir=data_dir,
+            config_dir=config_dir,
+            runtime_dir=runtime_dir,
+            db_path=Path(store["path"]).expanduser() if "path" in store else data_dir / "codetap.db",
+            models=models,
+            default_model=default_model,
+            limits=_dataclass_from(Limits, raw.get("limits", {}), "limits"),
+            resume_interrupted=daemon.get("resume_interrupted", "auto") == "auto",
+            bash_timeout_s=float(raw.get("tools", {}).get("bash_timeout_s", 120.0)),
+            lsp=raw.get("lsp", {}),
+            user_config_path=user,
+        )
+
+    def model(self, name: str | None) -> ModelConfig:
+        """The model called ``name`` (or the default). ConfigError says how to configure one."""
+        if name is None:
+            name = self.default_model or (next(iter(self.models)) if len(self.models) == 1 else None)
+        if name is None:
+            raise ConfigError(HOW_TO_CONFIGURE.format(path=self.user_config_path))
+        try:
+            return self.models[name]
+        except KeyError:
+            known = ", ".join(sorted(self.models)) or "none"
+            raise ConfigError(
+                f"unknown model {name!r} (configured: {known}); add [models.{name}] to "
+                f"{self.user_config_path}"
+            ) from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+def _merge(into: dict[str, Any], new: dict[str, Any]) -> None:
+    for key, value in new.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
+
+
+def _model_config(name: str, table: dict[str, Any]) -> ModelConfig:
+    if "provider" not in table:
+        raise ConfigError(f"[models.{name}] needs provider = \"openai\" | \"anthropic\" | \"replay\"")
+    if table["provider"] not in ("openai", "anthropic", "replay"):
+        raise ConfigError(f"[models.{name}] provider {table['provider']!r} is not one of "
+                          "openai, anthropic, replay")
+    return _dataclass_from(ModelConfig, {"name": name, **table}, f"models.{name}")
+
+
+def _dataclass_from(cls: Any, table: dict[str, Any], where: str) -> Any:
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(table) - set(known))
+    if unknown:
+        raise ConfigError(f"[{where}] unknown keys: {', '.join(unknown)}")
+    try:
+        return cls(**table)
+    except TypeError as exc:
+        raise ConfigError(f"[{where}] {exc}") from None

@@ -1,0 +1,143 @@
+"""The per-user daemon: one unix socket, one Runtime, one LanguageServer per connection.
+
+Startup: create the private runtime dir, take an exclusive ``fcntl.flock`` on
+``daemon.lock`` (a second daemon fails with :class:`DaemonRunning` instead of racing),
+remove a stale socket (we hold the lock, so nobody serves it), write ``daemon.pid``,
+open the Runtime, listen (socket mode 0600). Each accepted connection gets a fresh
+pygls server from :func:`codetap.lsp.server.create_server`. SIGTERM/SIGINT stop it: running
+tasks become ``interrupted`` and resume at the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import os
+import signal
+from contextlib import suppress
+from typing import IO, Any
+
+from codetap.config import Config
+from codetap.daemon.paths import DaemonPaths
+from codetap.errors import CodetapError
+from codetap.lsp.hub import Hub
+from codetap.lsp.server import serve_stream
+
+log = logging.getLogger(__name__)
+
+
+class DaemonRunning(CodetapError):
+    """Another daemon holds the lock; ``pid`` is its process id when known."""
+
+    def __init__(self, paths: DaemonPaths, pid: int | None) -> None:
+        super().__init__(f"a codetap daemon is already running (pid {pid or '?'}, "
+                         f"socket {paths.socket})")
+        self.pid = pid
+
+
+def read_pid(paths: DaemonPaths) -> int | None:
+    """The pid recorded in ``daemon.pid``, or ``None`` if absent or unreadable."""
+    try:
+        return int(paths.pid.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def acquire_lock(paths: DaemonPaths) -> IO[bytes]:
+    """Hold the daemon lock for as long as the returned file stays open; DaemonRunning if taken."""
+    fh = open(paths.lock, "a+b")  # noqa: SIM115 - the open file *is* the lock
+    os.chmod(paths.lock, 0o600)
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.close()
+        raise DaemonRunning(paths, read_pid(paths)) from None
+    return fh
+
+
+def lock_is_held(paths: DaemonPaths) -> bool:
+    """Whether some process holds the daemon lock (a daemon is alive)."""
+    try:
+        fh = open(paths.lock, "rb")  # noqa: SIM115
+    except FileNotFoundError:
+        return False
+    with fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        return False
+
+
+class Daemon:
+    """A running daemon; use :meth:`run` (blocks until stopped)."""
+
+    def __init__(self, paths: DaemonPaths, config: Config) -> None:
+        self.paths = paths
+        self.config = config
+        self._stop = asyncio.Event()
+        self._connections: set[asyncio.Task[Any]] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to shut down."""
+        self._stop.set()
+
+    async def _on_connection(self, reader: asyncio.StreamReader,
+                             writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._connections.add(task)
+        self._writers.add(writer)
+        try:
+            await serve_stream(self.hub, reader, writer)
+        except Exception:
+            log.exception("connection failed")
+        finally:
+            self._writers.discard(writer)
+            if task is not None:
+                self._connections.discard(task)
+
+    async def run(self) -> None:
+        """Serve until SIGTERM/SIGINT or :meth:`stop`; DaemonRunning if one already runs."""
+        from codetap.runtime import Runtime
+
+        self.paths.ensure()
+        lock = acquire_lock(self.paths)
+        try:
+            with suppress(FileNotFoundError):
+                self.paths.socket.unlink()
+            self.paths.pid.write_text(f"{os.getpid()}\n")
+            runtime = await Runtime.open(self.config)
+            self.hub = Hub(runtime)
+            old_umask = os.umask(0o177)
+            try:
+                server = await asyncio.start_unix_server(self._on_connection,
+                                                         path=str(self.paths.socket))
+            finally:
+                os.umask(old_umask)
+            os.chmod(self.paths.socket, 0o600)
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, self._stop.set)
+            log.info("codetap daemon %s listening on %s", os.getpid(), self.paths.socket)
+            try:
+                await self._stop.wait()
+            finally:
+                server.close()
+                for w in list(self._writers):
+                    w.close()
+                for t in list(self._connections):
+                    t.cancel()
+                await asyncio.gather(*self._connections, return_exceptions=True)
+                self.hub.close()
+                await runtime.close()
+        finally:
+            with suppress(FileNotFoundError):
+                self.paths.socket.unlink()
+            with suppress(FileNotFoundError):
+                if read_pid(self.paths) == os.getpid():
+                    self.paths.pid.unlink()
+            lock.close()

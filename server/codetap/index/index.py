@@ -1,0 +1,230 @@
+"""The symbol index of one workspace: definitions and references of every source file.
+
+Built from tree-sitter tags (:mod:`codetap.index.tags`), kept in memory for lookups, and
+persisted per file in a SQLite cache (:mod:`codetap.index.cache`) keyed on
+``(root, path, mtime_ns, size)``. :meth:`SymbolIndex.build` and :meth:`SymbolIndex.refresh`
+are synchronous and may parse for seconds on a cold, large workspace: async callers use
+:meth:`SymbolIndex.build_async` / :meth:`SymbolIndex.refresh_async` (``asyncio.to_thread``)
+so the event loop never blocks. Lookups are cheap and safe from any thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+import threading
+from collections.abc import Iterable
+from pathlib import Path, PurePosixPath
+
+from codetap.index.cache import TagCache, decode_tags
+from codetap.index.languages import language_for_path
+from codetap.index.parse import default_workers, parse_files
+from codetap.index.search import rank_names
+from codetap.index.tags import Tag
+from codetap.index.walk import SKIP_DIRS, list_source_files
+
+MAX_FILE_BYTES = 1_000_000
+_NameMap = dict[str, dict[str, tuple[Tag, ...]]]
+
+
+class SymbolIndex:
+    """Tags of every indexable file under ``root``, with a persistent cache in ``cache_dir``.
+
+    Files are those of :func:`codetap.index.walk.list_source_files` that are regular files
+    of at most ``max_file_bytes`` bytes. ``parse_count`` counts files parsed by this
+    instance (cache hits are not parsed). ``workers`` bounds the parsing processes of a
+    large build (default: the usable CPUs). The index is empty until :meth:`build`.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        cache_dir: Path,
+        *,
+        max_file_bytes: int = MAX_FILE_BYTES,
+        workers: int | None = None,
+    ) -> None:
+        self.root = Path(os.path.realpath(root))
+        self.max_file_bytes = max_file_bytes
+        self.workers = default_workers() if workers is None else workers
+        self.parse_count = 0
+        self._cache = TagCache(cache_dir, self.root)
+        self._files: dict[str, tuple[int, int, tuple[Tag, ...]]] = {}
+        self._defs: _NameMap = {}
+        self._refs: _NameMap = {}
+        self._built = False
+        self._lock = threading.Lock()  # guards the maps above
+        self._refresh_lock = threading.Lock()  # one build/refresh at a time
+
+    # -- building -------------------------------------------------------------------
+
+    def build(self) -> list[str]:
+        """Index the whole workspace, reusing cached tags of unchanged files.
+
+        Returns the relative paths whose tags changed (all of them on the first build).
+        Raises ``sqlite3.Error`` if the cache database is unusable.
+        """
+        return self.refresh(None)
+
+    def refresh(self, paths: Iterable[str] | None = None) -> list[str]:
+        """Bring the index up to date; returns the relative paths added, changed or removed.
+
+        ``paths=None`` re-lists the workspace and re-parses files whose ``(mtime_ns, size)``
+        changed (or that appeared), and drops vanished ones. Named ``paths`` (relative to
+        ``root``, or absolute inside it) are re-parsed unconditionally, or dropped if they
+        no longer exist; nothing else is looked at. Before the first build any call is a
+        full build. Raises ValueError for a path outside ``root``.
+        """
+        with self._refresh_lock:
+            first = not self._built
+            cached = self._cache.load() if first else {}
+            if paths is None or first:
+                candidates = list_source_files(self.root)
+                named = False
+            else:
+                candidates = sorted({self._normalize(p) for p in paths})
+                named = True
+            with self._lock:
+                known = dict(self._files)
+            removed = set(known) - set(candidates) if not named else set()
+            to_parse: dict[str, tuple[int, int]] = {}
+            updates: dict[str, tuple[int, int, tuple[Tag, ...]]] = {}
+            for rel in candidates:
+                key = self._stat(rel)
+                if key is None:
+                    if rel in known:
+                        removed.add(rel)
+                    continue
+                old = known.get(rel)
+                if not named and old is not None and old[:2] == key:
+                    continue
+                row = cached.get(rel)
+                if row is not None and (row.mtime_ns, row.size) == key:
+                    try:
+                        updates[rel] = (*key, tuple(decode_tags(rel, row.payload)))
+                        continue
+                    except ValueError:
+                        pass
+                to_parse[rel] = key
+            parsed = parse_files(self.root, list(to_parse), self.workers)
+            self.parse_count += len(parsed)
+            fresh: dict[str, tuple[int, int, bytes]] = {}
+            for rel, result in parsed.items():
+                if result is None:
+                    if rel in known:
+                        removed.add(rel)
+                    continue
+                fresh[rel] = (*to_parse[rel], result[1])
+                updates[rel] = (*to_parse[rel], tuple(result[0]))
+            stale = set(cached) - set(candidates) if first and not named else set()
+            self._cache.store(fresh, removed | stale)
+            with self._lock:
+                for rel in removed:
+                    self._drop(rel)
+                for rel, entry in updates.items():
+                    self._drop(rel)
+                    self._add(rel, entry)
+                self._built = True
+            return sorted(removed | set(updates))
+
+    async def build_async(self) -> list[str]:
+        """:meth:`build` in a worker thread."""
+        return await asyncio.to_thread(self.build)
+
+    async def refresh_async(self, paths: Iterable[str] | None = None) -> list[str]:
+        """:meth:`refresh` in a worker thread."""
+        paths = None if paths is None else list(paths)
+        return await asyncio.to_thread(self.refresh, paths)
+
+    def _normalize(self, path: str) -> str:
+        p = Path(path)
+        if p.is_absolute():
+            try:
+                p = p.relative_to(self.root)
+            except ValueError:
+                raise ValueError(f"{path!r} is outside the indexed root {self.root}") from None
+        rel = PurePosixPath(*p.parts)
+        if ".." in rel.parts:
+            raise ValueError(f"{path!r} leaves the indexed root {self.root}")
+        return rel.as_posix()
+
+    def _stat(self, rel: str) -> tuple[int, int] | None:
+        if language_for_path(rel) is None or any(
+            part in SKIP_DIRS for part in rel.split("/")[:-1]
+        ):
+            return None
+        try:
+            st = os.lstat(self.root / rel)
+        except OSError:
+            return None
+        if not stat.S_ISREG(st.st_mode) or st.st_size > self.max_file_bytes:
+            return None
+        return st.st_mtime_ns, st.st_size
+
+    def _drop(self, rel: str) -> None:
+        entry = self._files.pop(rel, None)
+        if entry is None:
+            return
+        for tag in entry[2]:
+            table = self._defs if tag.kind == "def" else self._refs
+            per_file = table.get(tag.name)
+            if per_file is not None and per_file.pop(rel, None) is not None and not per_file:
+                del table[tag.name]
+
+    def _add(self, rel: str, entry: tuple[int, int, tuple[Tag, ...]]) -> None:
+        self._files[rel] = entry
+        grouped: dict[tuple[str, str], list[Tag]] = {}
+        for tag in entry[2]:
+            grouped.setdefault((tag.kind, tag.name), []).append(tag)
+        for (kind, name), tags in grouped.items():
+            table = self._defs if kind == "def" else self._refs
+            table.setdefault(name, {})[rel] = tuple(tags)
+
+    # -- lookups --------------------------------------------------------------------
+
+    def definitions(self, name: str) -> list[Tag]:
+        """Definitions named exactly ``name``, sorted by (path, line)."""
+        with self._lock:
+            per_file = dict(self._defs.get(name, {}))
+        return [t for rel in sorted(per_file) for t in per_file[rel]]
+
+    def references(self, name: str) -> list[Tag]:
+        """References to exactly ``name``, sorted by (path, line)."""
+        with self._lock:
+            per_file = dict(self._refs.get(name, {}))
+        return [t for rel in sorted(per_file) for t in per_file[rel]]
+
+    def search(self, query: str, limit: int | None = None) -> list[Tag]:
+        """Definitions whose name matches ``query``, best first.
+
+        Order: exact name, case-insensitive exact, prefix, substring, then fuzzy
+        (the query's characters in order); ties by shorter name, then path and line.
+        Case-insensitive. At most ``limit`` tags. Raises ValueError for a blank query.
+        """
+        if not query.strip():
+            raise ValueError("empty symbol query")
+        with self._lock:
+            names = list(self._defs)
+        out: list[Tag] = []
+        for name in rank_names(query.strip(), names):
+            out.extend(self.definitions(name))
+            if limit is not None and len(out) >= limit:
+                return out[:limit]
+        return out
+
+    def file_symbols(self, rel_path: str) -> list[Tag]:
+        """All tags (definitions and references) of one file, by position; [] if unknown."""
+        with self._lock:
+            entry = self._files.get(self._normalize(rel_path))
+        return list(entry[2]) if entry else []
+
+    def files(self) -> dict[str, tuple[Tag, ...]]:
+        """Snapshot: relative path -> its tags, for every indexed file."""
+        with self._lock:
+            return {rel: entry[2] for rel, entry in self._files.items()}
+
+    def __len__(self) -> int:
+        """Number of indexed files."""
+        with self._lock:
+            return len(self._files)

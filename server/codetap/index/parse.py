@@ -1,0 +1,103 @@
+"""Parsing many files, in worker processes when there are enough of them.
+
+tree-sitter parsing is CPU-bound and holds the GIL, so a cold build of a large workspace
+is spread over child processes running ``python -m codetap.index.worker`` (plain
+subprocesses: no ``multiprocessing`` start-method pitfalls in a threaded daemon, no
+re-import of ``__main__``). Small batches are parsed in the calling thread; a worker that
+fails has its share parsed in the calling thread instead.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from codetap.index.cache import decode_tags, encode_tags
+from codetap.index.tags import Tag, extract_tags
+
+PARALLEL_MIN_FILES = 150
+
+
+def parse_file(root: Path, rel_path: str) -> list[Tag] | None:
+    """Tags of ``root / rel_path``, or None if the file cannot be read."""
+    try:
+        data = (root / rel_path).read_bytes()
+    except OSError:
+        return None
+    return extract_tags(rel_path, data)
+
+
+Parsed = tuple[list[Tag], bytes]
+
+
+def parse_to_payloads(root: Path, rel_paths: list[str]) -> dict[str, bytes | None]:
+    """Parse in this thread; rel_path -> cache payload (:func:`encode_tags`) or None."""
+    out: dict[str, bytes | None] = {}
+    for rel in rel_paths:
+        tags = parse_file(root, rel)
+        out[rel] = None if tags is None else encode_tags(tags)
+    return out
+
+
+def default_workers() -> int:
+    """Worker processes for a cold build: the usable CPUs, at most 8."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 8))
+
+
+def _run_worker(root: Path, rel_paths: list[str]) -> dict[str, Parsed | None]:
+    """Parse ``rel_paths`` in a child process, decoding its results as they stream in."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (_package_parent(), env.get("PYTHONPATH")) if p)
+    results: dict[str, Parsed | None] = {}
+    try:
+        with subprocess.Popen(
+            [sys.executable, "-m", "codetap.index.worker", str(root)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+        ) as proc:
+            assert proc.stdin is not None and proc.stdout is not None
+            proc.stdin.write(marshal.dumps(rel_paths))
+            proc.stdin.close()
+            for _ in rel_paths:
+                rel, payload = marshal.load(proc.stdout)
+                results[rel] = None if payload is None else (decode_tags(rel, payload), payload)
+            if proc.wait(timeout=60) == 0:
+                return results
+    except (OSError, subprocess.SubprocessError, ValueError, EOFError, TypeError):
+        pass
+    missing = [rel for rel in rel_paths if rel not in results]
+    for rel, payload in parse_to_payloads(root, missing).items():
+        results[rel] = None if payload is None else (decode_tags(rel, payload), payload)
+    return results
+
+
+def _package_parent() -> str:
+    return str(Path(__file__).resolve().parents[2])
+
+
+def parse_files(root: Path, rel_paths: list[str], workers: int) -> dict[str, Parsed | None]:
+    """Parse ``rel_paths`` under ``root``: rel_path -> (tags, cache payload), or None for an
+    unreadable file.
+
+    Uses ``workers`` child processes when ``workers > 1`` and there are at least
+    :data:`PARALLEL_MIN_FILES` files; otherwise parses in the calling thread.
+    """
+    results: dict[str, Parsed | None] = {}
+    if workers <= 1 or len(rel_paths) < PARALLEL_MIN_FILES:
+        for rel in rel_paths:
+            tags = parse_file(root, rel)
+            results[rel] = None if tags is None else (tags, encode_tags(tags))
+        return results
+    # Interleaved shares mix large and small files, so workers finish together.
+    shares = [rel_paths[i::workers] for i in range(workers)]
+    with ThreadPoolExecutor(max_workers=workers) as threads:
+        for part in threads.map(lambda share: _run_worker(root, share), shares):
+            results.update(part)
+    return results

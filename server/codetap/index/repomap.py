@@ -1,0 +1,113 @@
+"""The repo map: the most important definitions of the workspace within a token budget.
+
+Rendering: one block per file, the file's relative path followed by its selected
+definitions as ``<line>: <source line>`` (indentation kept, long lines cut), files in rank
+order, definitions in line order. Tokens are estimated as ``len(text) / 4``; the number
+of definitions is found by binary search so the map lands within 15% of ``max_tokens``
+whenever the workspace has enough definitions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from codetap.index.index import SymbolIndex
+from codetap.index.rank import rank_definitions
+from codetap.index.tags import Tag
+
+MAX_LINE_CHARS = 100
+TOLERANCE = 0.15
+
+
+def estimate_tokens(text: str) -> int:
+    """Token estimate used for budgets: one token per 4 characters, rounded up."""
+    return (len(text) + 3) // 4
+
+
+class _Lines:
+    """Source lines of files, read once per render."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._files: dict[str, list[str] | None] = {}
+
+    def get(self, rel: str, line: int) -> str | None:
+        if rel not in self._files:
+            try:
+                text = (self.root / rel).read_text(encoding="utf-8", errors="replace")
+                self._files[rel] = text.splitlines()
+            except OSError:
+                self._files[rel] = None
+        lines = self._files[rel]
+        if lines is None or not 0 < line <= len(lines):
+            return None
+        return lines[line - 1].rstrip()
+
+
+def _render(
+    groups: Sequence[tuple[str, str]],
+    tags_of: dict[tuple[str, str], list[Tag]],
+    lines: _Lines,
+) -> str:
+    by_file: dict[str, list[Tag]] = {}
+    for key in groups:
+        by_file.setdefault(key[0], []).extend(tags_of[key])
+    blocks = []
+    for rel, tags in by_file.items():
+        out = [f"{rel}:"]
+        for line in sorted({t.line for t in tags}):
+            text = lines.get(rel, line)
+            if text is None:
+                text = " ".join(f"{t.category} {t.name}" for t in tags if t.line == line)
+            if len(text) > MAX_LINE_CHARS:
+                text = text[:MAX_LINE_CHARS] + "…"
+            out.append(f"{line:>5}: {text}")
+        blocks.append("\n".join(out))
+    return "\n\n".join(blocks) + ("\n" if blocks else "")
+
+
+def render_repo_map(
+    index: SymbolIndex,
+    max_tokens: int = 1024,
+    files: Iterable[str] = (),
+    names: Iterable[str] = (),
+) -> str:
+    """Render the repo map of a built ``index`` in about ``max_tokens`` tokens.
+
+    ``files`` (relative paths) and ``names`` (identifiers) are what the task mentions;
+    they personalise the ranking (see :mod:`codetap.index.rank`). Returns ``""`` when
+    nothing is indexed. The result is at most ``max_tokens * 1.15`` tokens, and at least
+    ``max_tokens * 0.85`` unless the full map is smaller. CPU-bound (tens of ms to a
+    second on large workspaces): async callers run it in a thread. Raises ValueError for
+    a non-positive budget.
+    """
+    if max_tokens <= 0:
+        raise ValueError("max_tokens must be positive")
+    snapshot = index.files()
+    ranked = rank_definitions(snapshot, files, names)
+    tags_of: dict[tuple[str, str], list[Tag]] = {}
+    for rel, tags in snapshot.items():
+        for t in tags:
+            if t.kind == "def":
+                tags_of.setdefault((rel, t.name), []).append(t)
+    lines = _Lines(index.root)
+
+    def cost(n: int) -> int:
+        return estimate_tokens(_render(ranked[:n], tags_of, lines))
+
+    # A definition costs at least ~3 tokens, which bounds the search.
+    lo, hi = 0, min(len(ranked), max_tokens)
+    if cost(hi) <= max_tokens:
+        return _render(ranked[:hi], tags_of, lines)
+    while lo < hi - 1:
+        mid = (lo + hi) // 2
+        if cost(mid) <= max_tokens:
+            lo = mid
+        else:
+            hi = mid
+    # lo fits, hi does not: take hi if it overshoots by less than lo undershoots.
+    best = lo
+    if cost(hi) - max_tokens < max_tokens - cost(lo) and cost(hi) <= max_tokens * (1 + TOLERANCE):
+        best = hi
+    return _render(ranked[:best], tags_of, lines)

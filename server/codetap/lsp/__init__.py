@@ -1,0 +1,1 @@
+"""codetap's LSP server: per-connection sessions over one shared Runtime."""

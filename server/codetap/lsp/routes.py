@@ -1,0 +1,141 @@
+"""The routing table of codetap's custom requests, and their thin handlers.
+
+Each route: method name -> (params model, handler). A handler reads validated params,
+calls one runtime or session function and builds the result model. The same table
+serves the custom methods and their ``workspace/executeCommand`` twins
+(``arguments = [params]``). Errors: invalid params -> ``-32602`` with the field and
+reason; unknown task -> ``-32602 no task with id N``; an operation the task's state does
+not allow, or another codetap error -> ``-32803 RequestFailed`` with codetap's message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+
+from codetap.errors import CodetapError, InvalidTransition, TaskNotFound
+from codetap.lsp.convert import parse_task_id, task_info, uri_to_path
+from codetap.lsp.session import Session
+from codetap.protocol import methods
+from codetap.protocol.models import (
+    AnswerParams,
+    TaskApplyParams,
+    TaskIdParams,
+    TaskListParams,
+    TaskListResult,
+    TaskRollbackParams,
+    TaskStartParams,
+    dump,
+)
+from codetap.types import TaskState
+
+REQUEST_FAILED = -32803
+
+Handler = Callable[[Session, Any], Awaitable[BaseModel]]
+
+
+async def task_start(s: Session, p: TaskStartParams) -> BaseModel:
+    root = uri_to_path(p.root_uri)
+    scope = dump(p.scope) if p.scope else None
+    task = await s.runtime.start_task(
+        p.intent, root, scope=scope, model=p.model, workflow=p.workflow, overlay=s.overlay(root)
+    )
+    return task_info(task)
+
+
+async def task_list(s: Session, p: TaskListParams) -> BaseModel:
+    root = uri_to_path(p.root_uri) if p.root_uri else None
+    try:
+        states = [TaskState(x) for x in p.states] if p.states is not None else None
+    except ValueError as exc:
+        known = ", ".join(t.value for t in TaskState)
+        raise JsonRpcInvalidParams(f"{exc}; states are: {known}") from None
+    tasks = await s.runtime.list_tasks(root, states)
+    return TaskListResult(tasks=[task_info(t) for t in tasks])
+
+
+async def task_get(s: Session, p: TaskIdParams) -> BaseModel:
+    return task_info(await s.runtime.get_task(parse_task_id(p.id)))
+
+
+def _simple(op: str) -> Handler:
+    async def handler(s: Session, p: TaskIdParams) -> BaseModel:
+        task_id = parse_task_id(p.id)
+        if op == "discard":
+            s.book.clear(task_id)
+        return task_info(await getattr(s.runtime, op)(task_id))
+
+    handler.__name__ = f"task_{op}"
+    handler.__doc__ = f"codetap/task/{op}: {op} the task; returns its TaskInfo."
+    return handler
+
+
+async def task_rollback(s: Session, p: TaskRollbackParams) -> BaseModel:
+    return task_info(await s.runtime.rollback(parse_task_id(p.id), p.step))
+
+
+async def task_apply(s: Session, p: TaskApplyParams) -> BaseModel:
+    task_id = parse_task_id(p.id)
+    task = await s.runtime.get_task(task_id)
+    if task.state != TaskState.READY:
+        raise InvalidTransition(f"task {task_id} is {task.state}, only ready tasks can be applied")
+    return await s.book.apply(task_id, p.hunk_ids)
+
+
+async def answer(s: Session, p: AnswerParams) -> BaseModel:
+    return task_info(await s.runtime.answer(parse_task_id(p.id), p.answer))
+
+
+ROUTES: dict[str, tuple[type[BaseModel], Handler]] = {
+    methods.TASK_START: (TaskStartParams, task_start),
+    methods.TASK_LIST: (TaskListParams, task_list),
+    methods.TASK_GET: (TaskIdParams, task_get),
+    methods.TASK_CANCEL: (TaskIdParams, _simple("cancel")),
+    methods.TASK_PAUSE: (TaskIdParams, _simple("pause")),
+    methods.TASK_RESUME: (TaskIdParams, _simple("resume")),
+    methods.TASK_ROLLBACK: (TaskRollbackParams, task_rollback),
+    methods.TASK_APPLY: (TaskApplyParams, task_apply),
+    methods.TASK_DISCARD: (TaskIdParams, _simple("discard")),
+    methods.ANSWER: (AnswerParams, answer),
+}
+
+
+def validate(method: str, model: type[BaseModel], raw: Any) -> BaseModel:
+    """Params of ``method`` as ``model``; JsonRpcInvalidParams naming each bad field."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raw = getattr(raw, "__dict__", raw)
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(x) for x in e['loc']) or 'params'}: {e['msg']}" for e in exc.errors()
+        )
+        raise JsonRpcInvalidParams(f"invalid params for {method}: {problems}") from None
+
+
+async def dispatch(session: Session, method: str, raw: Any) -> dict[str, Any]:
+    """Validate ``raw`` params, run the route of ``method`` and return the JSON result."""
+    model, handler = ROUTES[method]
+    params = validate(method, model, raw)
+    try:
+        result = await handler(session, params)
+    except TaskNotFound as exc:
+        raise JsonRpcInvalidParams(str(exc)) from None
+    except CodetapError as exc:
+        raise JsonRpcException(str(exc) or type(exc).__name__, REQUEST_FAILED) from None
+    return dump(result)
+
+
+async def dispatch_command(session: Session, method: str, args: tuple[Any, ...]) -> Any:
+    """executeCommand twin of :func:`dispatch`: exactly one argument, the params object."""
+    if len(args) > 1:
+        raise JsonRpcInvalidParams(
+            f"{methods.command_name(method)} takes one argument (the params object), "
+            f"got {len(args)}"
+        )
+    return await dispatch(session, method, args[0] if args else None)

@@ -1,0 +1,236 @@
+"""One editor connection: its client options, open-document overlay and mutable state.
+
+A Session is created per connection by :func:`codetap.lsp.server.create_server` and owns
+everything that belongs to that client: the options it declared, progress tokens of the
+tasks it watches, the suggestions it was shown and the questions it is being asked.
+Runtime callbacks arrive through the :class:`~codetap.lsp.hub.Hub`; they never block:
+sends are scheduled on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types as lsp
+from pydantic import ValidationError
+from pygls.exceptions import JsonRpcException
+from pygls.lsp.server import LanguageServer
+
+from codetap.errors import CodetapError
+from codetap.lsp.convert import task_info, uri_to_path
+from codetap.lsp.suggest import SuggestionBook
+from codetap.protocol import methods
+from codetap.protocol.models import AskParams, AskResult, ClientOptions, TaskEventParams, dump
+from codetap.types import TaskState
+
+if TYPE_CHECKING:
+    from codetap.lsp.hub import Hub
+    from codetap.runtime import Question, TaskRecord
+
+log = logging.getLogger(__name__)
+
+
+class Session:
+    """State of one LSP connection. ``server`` is its own pygls LanguageServer."""
+
+    def __init__(self, server: LanguageServer, hub: Hub) -> None:
+        self.server = server
+        self.hub = hub
+        self.runtime = hub.runtime
+        self.options = ClientOptions()
+        self.roots: list[Path] = []
+        self.initialized = False
+        self.closed = False
+        self.progress: dict[int, str] = {}
+        self.book = SuggestionBook(self)
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- lifecycle -------------------------------------------------------------------
+    def on_initialize(self, params: lsp.InitializeParams) -> None:
+        """Read ``initializationOptions.codetap`` and the workspace roots."""
+        raw = params.initialization_options
+        if isinstance(raw, dict) and isinstance(raw.get("codetap"), dict):
+            try:
+                self.options = ClientOptions.model_validate(raw["codetap"])
+            except ValidationError as exc:
+                log.warning("ignoring bad initializationOptions.codetap: %s", exc)
+        uris = [f.uri for f in params.workspace_folders or []]
+        if not uris and params.root_uri:
+            uris = [params.root_uri]
+        self.roots = [uri_to_path(u) for u in uris if u.startswith("file:")]
+
+    async def on_initialized(self) -> None:
+        """Attach to the hub; show progress of active tasks and suggestions of ready ones."""
+        self.initialized = True
+        self.hub.attach(self)
+        for task in await self.runtime.list_tasks():
+            if self.watches(task):
+                self.on_task_updated(task)
+
+    def close(self) -> None:
+        """The connection is gone: stop all its work; the tasks themselves keep running."""
+        if self.closed:
+            return
+        self.closed = True
+        self.hub.detach(self)
+        for t in list(self._tasks):
+            t.cancel()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run ``coro`` in the background, tied to this session's lifetime."""
+        if self.closed:
+            coro.close()
+            return
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("session background work failed", exc_info=exc)
+
+    def notify(self, method: str, params: Any) -> None:
+        """Send a notification unless the connection is closed."""
+        if not self.closed:
+            self.server.protocol.notify(method, params)
+
+    def watches(self, task: TaskRecord) -> bool:
+        """Whether this client cares about ``task`` (its root overlaps a workspace root)."""
+        if not self.roots:
+            return True
+        root = task.root
+        return any(r == root or root in r.parents or r in root.parents for r in self.roots)
+
+    # -- open documents --------------------------------------------------------------
+    def document(self, uri: str) -> tuple[str, int | None] | None:
+        """Text and version of an open document, or ``None`` if the client has not opened it."""
+        try:
+            docs = self.server.workspace.text_documents
+        except RuntimeError:
+            return None
+        doc = docs.get(uri)
+        return None if doc is None else (doc.source, doc.version)
+
+    def overlay(self, root: Path) -> dict[Path, str]:
+        """Unsaved texts of the open documents under ``root`` (absolute path -> text)."""
+        try:
+            docs = self.server.workspace.text_documents
+        except RuntimeError:
+            return {}
+        out: dict[Path, str] = {}
+        for uri, doc in docs.items():
+            if uri.startswith("file:"):
+                path = uri_to_path(uri)
+                if root == path or root in path.parents:
+                    out[path] = doc.source
+        return out
+
+    @property
+    def encoding(self) -> str:
+        """The negotiated position encoding (``utf-16`` before initialize)."""
+        try:
+            return str(self.server.workspace.position_encoding or "utf-16")
+        except RuntimeError:
+            return "utf-16"
+
+    # -- runtime callbacks -----------------------------------------------------------
+    def on_task_updated(self, task: TaskRecord) -> None:
+        if self.closed or not self.initialized or not self.watches(task):
+            return
+        self.notify(methods.TASK_UPDATED, dump(task_info(task)))
+        self._progress(task)
+        if task.state == TaskState.READY:
+            self.spawn(self.book.refresh(task.id))
+        elif self.book.has(task.id):
+            self.book.clear(task.id)
+
+    def on_task_event(self, task_id: int, seq: int, kind: str, data: dict[str, Any]) -> None:
+        if self.closed or not self.initialized:
+            return
+        body = TaskEventParams(id=str(task_id), seq=seq, kind=kind, data=data)
+        self.notify(methods.TASK_EVENT, dump(body))
+        token = self.progress.get(task_id)
+        if token is not None:
+            self.server.work_done_progress.report(
+                token, lsp.WorkDoneProgressReport(message=f"task {task_id}: {kind}")
+            )
+
+    def _progress(self, task: TaskRecord) -> None:
+        caps = self.server.client_capabilities
+        if not (caps.window and caps.window.work_done_progress):
+            return
+        token = self.progress.get(task.id)
+        if task.state.is_active or task.state == TaskState.PAUSED:
+            if token is None:
+                token = f"codetap-task-{task.id}-{uuid.uuid4().hex[:8]}"
+                self.progress[task.id] = token
+                self.spawn(self._begin_progress(task, token))
+            else:
+                self.server.work_done_progress.report(
+                    token, lsp.WorkDoneProgressReport(message=f"{task.state}: step {task.steps}")
+                )
+        elif token is not None:
+            del self.progress[task.id]
+            self.server.work_done_progress.end(
+                token, lsp.WorkDoneProgressEnd(message=f"task {task.id} {task.state}")
+            )
+
+    async def _begin_progress(self, task: TaskRecord, token: str) -> None:
+        await self.server.work_done_progress.create_async(token)
+        if self.progress.get(task.id) == token:
+            self.server.work_done_progress.begin(
+                token,
+                lsp.WorkDoneProgressBegin(
+                    title=f"codetap task {task.id}", message=task.intent[:100], cancellable=True
+                ),
+            )
+
+    def progress_cancelled(self, token: str) -> int | None:
+        """The task whose progress the user cancelled, if the token is one of ours."""
+        return next((tid for tid, tok in self.progress.items() if tok == token), None)
+
+    # -- questions -------------------------------------------------------------------
+    def ask(self, q: Question) -> None:
+        """Ask the user ``q`` (codetap/ask or window/showMessageRequest), answer the task."""
+        self.spawn(self._ask(q))
+
+    async def _ask(self, q: Question) -> None:
+        answered = False
+        try:
+            answer = await self._prompt(q)
+            if answer is not None:
+                await self.runtime.answer(q.task_id, answer)
+                answered = True
+        except asyncio.CancelledError:
+            self.hub.question_done(q, self, False)
+            raise
+        except (CodetapError, JsonRpcException, ValidationError, ConnectionError) as exc:
+            log.warning("asking task %s failed: %s", q.task_id, exc)
+        self.hub.question_done(q, self, answered)
+
+    async def _prompt(self, q: Question) -> str | None:
+        if self.options.ask:
+            params = AskParams(id=str(q.task_id),
+                               kind="approval" if q.kind == "approval" else "question", question=q.question,
+                               options=q.options)
+            raw = await self.server.protocol.send_request_async(methods.ASK, dump(params))
+            data = raw if isinstance(raw, dict) else getattr(raw, "__dict__", {})
+            return AskResult.model_validate(data).answer
+        options = q.options or (["yes", "no"] if q.kind == "approval" else [])
+        text = f"codetap task {q.task_id} asks: {q.question}"
+        if not options:
+            text += f" (answer with the codetap.answer command: [{{\"id\": \"{q.task_id}\", ...}}])"
+        item = await self.server.window_show_message_request_async(
+            lsp.ShowMessageRequestParams(
+                type=lsp.MessageType.Info,
+                message=text,
+                actions=[lsp.MessageActionItem(title=o) for o in options] or None,
+            )
+        )
+        return item.title if item is not None else None

@@ -1,0 +1,183 @@
+"""A session's view of task suggestions: compute, publish, accept, reject.
+
+Suggestions are computed per session because they are placed in *this* client's buffers
+(open document overlay, else the file on disk). They are published as diagnostics and as
+a codetap/suggestions notification, recomputed when the user edits a file that has some,
+and applied with versioned ``workspace/applyEdit`` (recomputed and retried if the client
+refuses, e.g. because the buffer version moved).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from lsprotocol import types as lsp
+
+from codetap.delivery.edits import suggestions_params, to_diagnostic, workspace_edit
+from codetap.delivery.suggestions import Suggestion, file_suggestions
+from codetap.lsp.convert import path_to_uri
+from codetap.protocol import methods
+from codetap.protocol.models import TaskApplyResult, dump
+from codetap.types import TaskState
+
+if TYPE_CHECKING:
+    from codetap.lsp.session import Session
+
+log = logging.getLogger(__name__)
+APPLY_ATTEMPTS = 3
+DEBOUNCE_S = 0.05
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8", newline="") as fh:
+            return fh.read()
+    except (FileNotFoundError, IsADirectoryError, UnicodeDecodeError):
+        return None
+
+
+class SuggestionBook:
+    """Suggestions shown to one session, by task id."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.by_task: dict[int, list[Suggestion]] = {}
+        self._dirty: set[str] = set()
+        self._pending: asyncio.Task[None] | None = None
+
+    def has(self, task_id: int) -> bool:
+        return task_id in self.by_task
+
+    def find(self, hunk_id: str) -> Suggestion | None:
+        """The suggestion shown with this id, if any."""
+        for items in self.by_task.values():
+            for s in items:
+                if s.hunk_id == hunk_id:
+                    return s
+        return None
+
+    def at(self, uri: str, rng: lsp.Range) -> list[Suggestion]:
+        """Suggestions in ``uri`` whose lines overlap ``rng``."""
+        out = []
+        for items in self.by_task.values():
+            for s in items:
+                if s.uri != uri:
+                    continue
+                lo, hi = s.range.start.line, max(s.range.end.line, s.range.start.line)
+                if lo <= rng.end.line and rng.start.line <= hi:
+                    out.append(s)
+        return out
+
+    async def compute(self, task_id: int) -> list[Suggestion]:
+        """Fresh suggestions of a ready task against the current texts, minus rejected ones."""
+        hub = self.session.hub
+        task = await hub.runtime.get_task(task_id)
+        if task.state != TaskState.READY:
+            return []
+        rejected = hub.rejected.get(task_id, set())
+        out: list[Suggestion] = []
+        for change in await hub.file_changes(task):
+            path = task.root / change.path
+            uri = path_to_uri(path)
+            doc = self.session.document(uri)
+            current: str | None
+            if doc is not None:
+                current, version = doc
+            else:
+                current, version = await asyncio.to_thread(_read, str(path)), None
+            items = file_suggestions(
+                task_id, uri, change.path, change.base_text, change.tip_text, current,
+                version, self.session.encoding,
+            )
+            out.extend(s for s in items if s.hunk_id not in rejected)
+        return out
+
+    async def refresh(self, task_id: int) -> list[Suggestion]:
+        """Recompute and publish the suggestions of ``task_id``; returns them."""
+        items = await self.compute(task_id)
+        self._set(task_id, items)
+        return items
+
+    def clear(self, task_id: int) -> None:
+        """Withdraw every suggestion of ``task_id``."""
+        self._set(task_id, [])
+
+    def _set(self, task_id: int, items: list[Suggestion]) -> None:
+        old = self.by_task.pop(task_id, [])
+        if items:
+            self.by_task[task_id] = items
+        if not old and not items:
+            return
+        for uri in {s.uri for s in old} | {s.uri for s in items}:
+            self._publish(uri)
+        self.session.notify(methods.SUGGESTIONS, dump(suggestions_params(task_id, items)))
+
+    def _publish(self, uri: str) -> None:
+        diagnostics = [to_diagnostic(s) for items in self.by_task.values()
+                       for s in items if s.uri == uri]
+        if not self.session.closed:
+            self.session.server.text_document_publish_diagnostics(
+                lsp.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics)
+            )
+
+    def changed(self, uri: str) -> None:
+        """The user edited ``uri``: recompute the tasks with suggestions there (debounced)."""
+        if not any(s.uri == uri for items in self.by_task.values() for s in items):
+            return
+        self._dirty.add(uri)
+        if self._pending is None or self._pending.done():
+            self._pending = asyncio.get_running_loop().create_task(self._recompute())
+
+    async def _recompute(self) -> None:
+        await asyncio.sleep(DEBOUNCE_S)
+        dirty, self._dirty = self._dirty, set()
+        tasks = {tid for tid, items in self.by_task.items() if any(s.uri in dirty for s in items)}
+        for tid in tasks:
+            if not self.session.closed:
+                await self.refresh(tid)
+
+    async def reject(self, task_id: int, hunk_ids: Sequence[str] | None) -> int:
+        """Reject hunks (all of the task if ``None``) for every session; returns how many."""
+        current = self.by_task.get(task_id) or await self.compute(task_id)
+        ids = {s.hunk_id for s in current} if hunk_ids is None else set(hunk_ids)
+        self.session.hub.rejected.setdefault(task_id, set()).update(ids)
+        for s in self.session.hub.sessions:
+            if s.book.has(task_id):
+                s.spawn(s.book.refresh(task_id))
+        if not self.session.initialized:
+            await self.refresh(task_id)
+        return len(ids)
+
+    async def apply(self, task_id: int, hunk_ids: Sequence[str] | None) -> TaskApplyResult:
+        """Apply clean hunks (all if ``None``) with workspace/applyEdit; never clobber.
+
+        Each attempt recomputes against the current texts and sends versioned edits; a
+        refused edit (version moved) is retried up to ``APPLY_ATTEMPTS`` times. Conflicts
+        are counted, never applied. Marks the task applied when nothing is left.
+        """
+        applied = conflicts = 0
+        for _ in range(APPLY_ATTEMPTS):
+            items = await self.refresh(task_id)
+            wanted = [s for s in items if hunk_ids is None or s.hunk_id in hunk_ids]
+            conflicts = sum(1 for s in wanted if s.conflict)
+            clean = [s for s in wanted if not s.conflict]
+            if not clean:
+                break
+            result = await self.session.server.workspace_apply_edit_async(
+                lsp.ApplyWorkspaceEditParams(
+                    edit=workspace_edit(clean), label=f"codetap: apply task {task_id}"
+                )
+            )
+            if result.applied:
+                applied = len(clean)
+                left = [s for s in items if s not in clean]
+                self._set(task_id, left)
+                if not left:
+                    await self.session.runtime.mark_applied(task_id)
+                break
+            log.info("client refused the edit (%s); recomputing", result.failure_reason)
+            await asyncio.sleep(DEBOUNCE_S)
+        return TaskApplyResult(applied=applied, conflicts=conflicts)

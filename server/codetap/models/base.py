@@ -1,0 +1,83 @@
+"""The model provider interface and the helpers all providers share.
+
+A provider turns a :class:`~codetap.types.ModelRequest` into a stream of
+:class:`~codetap.types.StreamEvent` (text deltas, completed tool calls, one final
+``Finished`` with stop reason and usage). Retrying is the provider's job (see
+``codetap.models.retry``); errors are the ``ModelError`` subtree of ``codetap.errors``.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from codetap.errors import ModelStreamError
+from codetap.types import (
+    Finished,
+    ModelRequest,
+    ModelResponse,
+    StreamEvent,
+    TextDelta,
+    ToolCallReady,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelConfig:
+    """A named model from config (``[models.<name>]``).
+
+    ``provider`` is ``openai`` | ``anthropic`` | ``replay``. Prices are USD per million
+    tokens. ``context_window`` is in tokens. For ``replay``, ``path`` is the session file.
+    ``timeout_s`` bounds each HTTP read; ``max_retries`` bounds retries of 429/5xx/timeouts.
+    """
+
+    name: str
+    provider: str
+    model: str = ""
+    base_url: str | None = None
+    api_key_env: str | None = None
+    input_price_per_mtok: float = 0.0
+    output_price_per_mtok: float = 0.0
+    context_window: int = 128_000
+    max_output_tokens: int = 4096
+    timeout_s: float = 120.0
+    max_retries: int = 4
+    path: str | None = None
+
+    def cost(self, input_tokens: int, output_tokens: int) -> float:
+        """Cost in USD of a call with these token counts."""
+        return (
+            input_tokens * self.input_price_per_mtok + output_tokens * self.output_price_per_mtok
+        ) / 1_000_000
+
+
+class ModelProvider(abc.ABC):
+    """A chat model reached by some transport. One instance per configured model."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        self.config = config
+
+    @abc.abstractmethod
+    def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+        """Stream one response. Ends with exactly one ``Finished`` event.
+
+        Raises ModelHTTPError, ModelRetriesExhausted or ModelStreamError.
+        """
+
+    async def aclose(self) -> None:
+        """Release connections."""
+
+
+async def collect(events: AsyncIterator[StreamEvent]) -> ModelResponse:
+    """Aggregate a stream into a :class:`ModelResponse`; ModelStreamError if no Finished."""
+    text: list[str] = []
+    calls = []
+    async for event in events:
+        if isinstance(event, TextDelta):
+            text.append(event.text)
+        elif isinstance(event, ToolCallReady):
+            calls.append(event.call)
+        elif isinstance(event, Finished):
+            return ModelResponse("".join(text), calls, event.stop_reason, event.usage)
+    raise ModelStreamError("stream ended without a final event")

@@ -1,0 +1,200 @@
+"""Pydantic models of codetap's custom LSP wire shapes: the source of truth.
+
+Shapes follow ARCHITECTURE.md "Editor protocol". Positions and ranges are LSP's (0-based
+line, UTF-16 code-unit character). Fields may be added over time; none are renamed.
+Client params ignore unknown fields (newer clients keep working); results omit ``None``
+fields when serialized with :func:`dump`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+
+def _task_id(value: Any) -> Any:
+    # Ids are strings on the wire, but a typed `7` from a command line is accepted too.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+TaskId = Annotated[str, BeforeValidator(_task_id), Field(min_length=1, max_length=32)]
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Position(_Wire):
+    """LSP Position: 0-based ``line`` and UTF-16 ``character``."""
+
+    line: int = Field(ge=0)
+    character: int = Field(ge=0)
+
+
+class Range(_Wire):
+    """LSP Range: ``start`` inclusive, ``end`` exclusive."""
+
+    start: Position
+    end: Position
+
+
+class Scope(_Wire):
+    """The part of a document a task is about: a file ``uri`` and a ``range`` in it."""
+
+    uri: str
+    range: Range
+
+
+class UsageInfo(_Wire):
+    """Token usage and cost (USD) of a task so far."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+class TaskInfo(_Wire):
+    """A task as editors see it (result of most requests, body of codetap/task/updated)."""
+
+    id: str
+    intent: str
+    state: str
+    root_uri: str
+    branch: str
+    base_commit: str
+    scope: Scope | None = None
+    steps: int
+    usage: UsageInfo
+    created_at: str
+    updated_at: str
+    summary: str | None = None
+    error: str | None = None
+
+
+class TaskStartParams(_Wire):
+    """codetap/task/start params: what to do (``intent``) in which repository (``root_uri``)."""
+
+    intent: str = Field(min_length=1)
+    root_uri: str = Field(min_length=1)
+    scope: Scope | None = None
+    model: str | None = None
+    workflow: str | None = None
+
+
+class TaskListParams(_Wire):
+    """codetap/task/list params: optional filters by repository and states."""
+
+    root_uri: str | None = None
+    states: list[str] | None = None
+
+
+class TaskListResult(_Wire):
+    """codetap/task/list result."""
+
+    tasks: list[TaskInfo]
+
+
+class TaskIdParams(_Wire):
+    """Params of get, cancel, pause, resume and discard: the task ``id``."""
+
+    id: TaskId
+
+
+class TaskRollbackParams(_Wire):
+    """codetap/task/rollback params: go back to the checkpoint of ``step``."""
+
+    id: TaskId
+    step: int = Field(ge=0)
+
+
+class TaskApplyParams(_Wire):
+    """codetap/task/apply params: apply all suggestions of a task, or only ``hunk_ids``."""
+
+    id: TaskId
+    hunk_ids: list[str] | None = None
+
+
+class TaskApplyResult(_Wire):
+    """codetap/task/apply result: hunks applied by the client, hunks left as conflicts."""
+
+    applied: int
+    conflicts: int
+
+
+class AnswerParams(_Wire):
+    """codetap/answer params: the user's answer to the task's pending question/approval."""
+
+    id: TaskId
+    answer: str
+
+
+class TaskEventParams(_Wire):
+    """codetap/task/event notification: one journal event of a task."""
+
+    id: str
+    seq: int
+    kind: str
+    data: dict[str, Any]
+
+
+class SuggestionHunk(_Wire):
+    """One suggested change: replace ``old_text`` at ``range`` by ``new_text``.
+
+    ``conflict`` hunks overlap text the user changed; they are reported, never applied.
+    """
+
+    hunk_id: str
+    range: Range
+    old_text: str
+    new_text: str
+    conflict: bool = False
+
+
+class FileSuggestions(_Wire):
+    """The hunks of one file; ``version`` is the open buffer's version they were computed on."""
+
+    uri: str
+    version: int | None = None
+    hunks: list[SuggestionHunk]
+
+
+class SuggestionsParams(_Wire):
+    """codetap/suggestions notification: every pending hunk of task ``id`` (empty = none)."""
+
+    id: str
+    files: list[FileSuggestions]
+
+
+class AskParams(_Wire):
+    """codetap/ask (server -> client request): a question or approval for task ``id``."""
+
+    id: str
+    kind: Literal["question", "approval"]
+    question: str
+    options: list[str] | None = None
+
+
+class AskResult(_Wire):
+    """codetap/ask result: the user's answer (for approvals, one of the options)."""
+
+    answer: str
+
+
+class ClientOptions(_Wire):
+    """``initializationOptions.codetap``: what the client supports beyond stock LSP.
+
+    ``ask``: the client answers ``codetap/ask`` requests (else window/showMessageRequest
+    is used). ``suggestions``: the client draws ``codetap/suggestions`` itself (diagnostics
+    are still published).
+    """
+
+    ask: bool = False
+    suggestions: bool = False
+
+
+def dump(model: BaseModel) -> dict[str, Any]:
+    """A model as a JSON-ready dict without ``None`` fields."""
+    return model.model_dump(mode="json", exclude_none=True)

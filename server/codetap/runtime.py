@@ -1,0 +1,334 @@
+"""The Runtime: the one owner of long-lived state (store, running tasks, services).
+
+Every front end (CLI, LSP sessions in the daemon) goes through this API. It schedules task
+runs as asyncio tasks, enforces state transitions (ARCHITECTURE.md "Tasks"), relays journal
+entries and task updates to listeners, and routes questions from the ``ask`` tool to
+whoever answers them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from codetap.agent.roles import WORKFLOWS, default_roles
+from codetap.config import Config
+from codetap.errors import ConfigError, InvalidTransition
+from codetap.models.base import ModelProvider
+from codetap.store import Store, TaskRow
+from codetap.tasks import git
+from codetap.tasks.engine import TaskDeps, run_task
+from codetap.tasks.git import FileChange
+from codetap.types import JSON, TaskState
+
+log = logging.getLogger(__name__)
+TaskRecord = TaskRow
+
+__all__ = ["FileChange", "Question", "Runtime", "RuntimeListener", "TaskRecord"]
+
+
+@dataclass(slots=True)
+class Question:
+    """A question from a task to the user (``kind``: question | approval)."""
+
+    task_id: int
+    question_id: str
+    kind: str
+    question: str
+    options: list[str] | None = None
+    answer: asyncio.Future[str] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class RuntimeListener(Protocol):
+    """Receives runtime news on the event loop; implementations must not block."""
+
+    def task_updated(self, task: TaskRecord) -> None: ...
+    def task_event(self, task_id: int, seq: int, kind: str, data: JSON) -> None: ...
+    def question(self, q: Question) -> None: ...
+
+
+_ALLOWED: dict[str, set[TaskState]] = {
+    "cancel": {TaskState.QUEUED, TaskState.RUNNING, TaskState.WAITING, TaskState.PAUSED,
+               TaskState.INTERRUPTED, TaskState.FAILED},
+    "pause": {TaskState.QUEUED, TaskState.RUNNING, TaskState.WAITING},
+    "resume": {TaskState.PAUSED, TaskState.INTERRUPTED, TaskState.FAILED},
+    "discard": {TaskState.READY, TaskState.FAILED, TaskState.CANCELLED, TaskState.PAUSED},
+    "apply": {TaskState.READY},
+    "rollback": {TaskState.PAUSED, TaskState.READY, TaskState.FAILED, TaskState.CANCELLED,
+                 TaskState.INTERRUPTED},
+}
+
+
+class Runtime:
+    """Shared state of one codetap process. Create with :meth:`open`, end with :meth:`close`."""
+
+    def __init__(self, config: Config, store: Store) -> None:
+        self.config = config
+        self.store = store
+        self.services: dict[str, Any] = {}
+        self._runs: dict[int, asyncio.Task[TaskRow]] = {}
+        self._stop_as: dict[int, TaskState] = {}
+        self._providers: dict[str, ModelProvider] = {}
+        self._listeners: list[RuntimeListener] = []
+        self._questions: dict[int, Question] = {}
+        self._qids = itertools.count(1)
+        self._closing = False
+
+    @classmethod
+    async def open(
+        cls, config: Config, *, resume_interrupted: bool | None = None, recover: bool = True
+    ) -> Runtime:
+        """Open the store; tasks that were active when the last process died become
+        ``interrupted`` and are resumed unless ``resume_interrupted`` (or config) says no.
+        ``recover=False`` (one-shot CLI runs next to a daemon) leaves other tasks alone."""
+        rt = cls(config, await Store.open(config.db_path))
+        if not recover:
+            return rt
+        active = [TaskState.QUEUED, TaskState.RUNNING, TaskState.WAITING]
+        resume = config.resume_interrupted if resume_interrupted is None else resume_interrupted
+        for task in await rt.store.list_tasks(states=active):
+            task = await rt._set_state(task.id, TaskState.INTERRUPTED,
+                                       reason="codetap stopped while the task was active")
+            if resume:
+                await rt.resume(task.id)
+        return rt
+
+    async def close(self) -> None:
+        """Stop running tasks (they become ``interrupted`` and resume next start), close."""
+        self._closing = True
+        for task_id in list(self._runs):
+            await self._stop(task_id, TaskState.INTERRUPTED)
+        for p in self._providers.values():
+            await p.aclose()
+        pool = self.services.get("pool")
+        if pool is not None and hasattr(pool, "shutdown"):
+            await pool.shutdown()
+        await self.store.close()
+
+    def subscribe(self, listener: RuntimeListener) -> Callable[[], None]:
+        """Register ``listener``; returns the function that unregisters it."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    # -- queries ---------------------------------------------------------------
+
+    async def get_task(self, task_id: int) -> TaskRecord:
+        """The task; TaskNotFound if unknown."""
+        return await self.store.get_task(task_id)
+
+    async def list_tasks(
+        self, root: Path | None = None, states: Sequence[TaskState] | None = None
+    ) -> list[TaskRecord]:
+        """Tasks newest first, filtered by repository root and states."""
+        return await self.store.list_tasks(root.resolve() if root else None, states)
+
+    async def diff(self, task_id: int) -> str:
+        """Unified diff of the task's change (base -> tip); empty before the first edit."""
+        task = await self.store.get_task(task_id)
+        tip = task.tip_commit or task.base_commit
+        return await git.diff(task.root, task.base_commit, tip) if task.base_commit else ""
+
+    async def file_changes(self, task_id: int) -> list[FileChange]:
+        """Per file, the base and tip texts of the task's change."""
+        task = await self.store.get_task(task_id)
+        if not task.tip_commit:
+            return []
+        return await git.file_changes(task.root, task.base_commit, task.tip_commit)
+
+    def pending_questions(self) -> list[Question]:
+        """Questions waiting for an answer, oldest first."""
+        return list(self._questions.values())
+
+    async def wait(self, task_id: int) -> TaskRecord:
+        """Wait until the task's current run ends; the task as it is then."""
+        run = self._runs.get(task_id)
+        if run is not None:
+            await asyncio.wait({run})
+        return await self.store.get_task(task_id)
+
+    # -- commands --------------------------------------------------------------
+
+    async def start_task(
+        self, intent: str, root: Path, *, scope: JSON | None = None, model: str | None = None,
+        workflow: str | None = None, overlay: Mapping[Path, str] | None = None,
+    ) -> TaskRecord:
+        """Create a task on a snapshot of ``root`` (uncommitted changes and ``overlay``
+        buffers included) and schedule it. ConfigError for an unknown model or workflow,
+        WorkspaceError for a directory that is not a git repository."""
+        repo = await git.repo_root(root)
+        model_cfg = self.config.model(model)
+        workflow = workflow or "default"
+        if workflow not in WORKFLOWS:
+            raise ConfigError(f"unknown workflow {workflow!r}; known: {', '.join(WORKFLOWS)}")
+        rel_overlay = {p.resolve().relative_to(repo).as_posix(): t
+                       for p, t in (overlay or {}).items() if p.resolve().is_relative_to(repo)}
+        base = await git.snapshot(repo, rel_overlay)
+        task = await self.store.create_task(intent=intent, root=repo, scope=scope,
+                                            model=model_cfg.name, workflow=workflow)
+        task = await self.store.update_task(task.id, branch=f"codetap/task-{task.id}",
+                                            base_commit=base, tip_commit=base)
+        await self._publish(task)
+        self._launch(task)
+        return task
+
+    async def cancel(self, task_id: int) -> TaskRecord:
+        """Cancel the task: its tool processes are killed within 2 s."""
+        await self._check(task_id, "cancel")
+        if task_id in self._runs:
+            await self._stop(task_id, TaskState.CANCELLED)
+            return await self.store.get_task(task_id)
+        return await self._set_state(task_id, TaskState.CANCELLED)
+
+    async def pause(self, task_id: int) -> TaskRecord:
+        """Pause: the run stops now and resumes from its last checkpoint on :meth:`resume`."""
+        await self._check(task_id, "pause")
+        if task_id in self._runs:
+            await self._stop(task_id, TaskState.PAUSED)
+            return await self.store.get_task(task_id)
+        return await self._set_state(task_id, TaskState.PAUSED)
+
+    async def resume(self, task_id: int) -> TaskRecord:
+        """Run a paused, interrupted or failed task again from its last checkpoint."""
+        task = await self._check(task_id, "resume")
+        task = await self._set_state(task.id, TaskState.QUEUED, error=None)
+        self._launch(task)
+        return task
+
+    async def discard(self, task_id: int) -> TaskRecord:
+        """Drop the task's result; its worktree is removed (the branch stays for audit)."""
+        task = await self._check(task_id, "discard")
+        if task.worktree:
+            await git.remove_worktree(task.root, task.worktree)
+        return await self._set_state(task_id, TaskState.DISCARDED)
+
+    async def mark_applied(self, task_id: int) -> TaskRecord:
+        """Record that the task's change was applied to the user's files."""
+        await self._check(task_id, "apply")
+        return await self._set_state(task_id, TaskState.APPLIED)
+
+    async def rollback(self, task_id: int, step: int) -> TaskRecord:
+        """Reset the worktree and agent state to the end of ``step`` (0 = before any step).
+
+        The journal keeps the rolled-back steps (a ``rollback`` entry marks the branch
+        point). The task is left ``paused``; :meth:`resume` continues from there.
+        """
+        task = await self._check(task_id, "rollback")
+        cps = [c for c in await self.store.checkpoints(task_id) if c.step == step]
+        if step != 0 and not cps:
+            raise InvalidTransition(f"task {task_id} has no checkpoint for step {step}")
+        if step == 0:
+            commit, seq = task.base_commit, await self._zero_seq(task_id)
+        else:
+            commit, seq = cps[-1].commit_id or task.base_commit, cps[-1].seq
+        if task.worktree and (task.worktree / ".git").exists():
+            await git.reset_hard(task.worktree, commit)
+        await self.store.append(task_id, step, [("rollback", {"to_step": step, "to_seq": seq})],
+                                (commit, {**(cps[-1].state if cps else {"step": 0, "msg_count": 1}),
+                                          "rollback": True}))
+        await self.store.update_task(task_id, steps=step, tip_commit=commit, summary=None)
+        return await self._set_state(task_id, TaskState.PAUSED, reason=f"rolled back to step {step}")
+
+    async def answer(self, task_id: int, answer: str) -> TaskRecord:
+        """Answer the task's pending question; InvalidTransition if it has none."""
+        q = self._questions.get(task_id)
+        if q is None:
+            raise InvalidTransition(f"task {task_id} has no pending question")
+        if not q.answer.done():
+            q.answer.set_result(answer)
+        return await self.store.get_task(task_id)
+
+    # -- internals -------------------------------------------------------------
+
+    async def ask(self, task_id: int, question: str, options: list[str] | None,
+                  kind: str = "question") -> str:
+        """Put the task in ``waiting`` until :meth:`answer` (used by the ``ask`` tool)."""
+        q = Question(task_id, f"{task_id}-{next(self._qids)}", kind, question, options)
+        self._questions[task_id] = q
+        await self._set_state(task_id, TaskState.WAITING)
+        for listener in list(self._listeners):
+            listener.question(q)
+        try:
+            return await q.answer
+        finally:
+            self._questions.pop(task_id, None)
+            if not self._closing and task_id in self._runs:
+                await self._set_state(task_id, TaskState.RUNNING)
+
+    async def _zero_seq(self, task_id: int) -> int:
+        events = await self.store.events(task_id)
+        first = [e.seq for e in events if e.kind == "user"]
+        return first[0] if first else 0
+
+    async def _check(self, task_id: int, op: str) -> TaskRow:
+        task = await self.store.get_task(task_id)
+        if task.state not in _ALLOWED[op]:
+            raise InvalidTransition(f"cannot {op} task {task_id}: it is {task.state.value}")
+        return task
+
+    async def _set_state(self, task_id: int, state: TaskState, reason: str | None = None,
+                         **fields: Any) -> TaskRow:
+        old = await self.store.get_task(task_id)
+        if state.is_terminal or state in (TaskState.PAUSED, TaskState.CANCELLED):
+            from codetap.store import now_rfc3339
+            fields.setdefault("ended_at", now_rfc3339())
+        task = await self.store.update_task(task_id, state=state, **fields)
+        data: JSON = {"from": old.state.value, "to": state.value}
+        if reason or fields.get("error"):
+            data["reason"] = reason or fields.get("error")
+        for ev in await self.store.append(task_id, task.steps, [("state", data)]):
+            self._notify(ev.task_id, ev.seq, ev.kind, ev.data)
+        await self._publish(task)
+        return task
+
+    async def _publish(self, task: TaskRow) -> None:
+        for listener in list(self._listeners):
+            listener.task_updated(task)
+
+    def _notify(self, task_id: int, seq: int, kind: str, data: JSON) -> None:
+        for listener in list(self._listeners):
+            listener.task_event(task_id, seq, kind, data)
+
+    def _provider(self, name: str) -> ModelProvider:
+        if name not in self._providers:
+            from codetap.models.registry import make_provider
+            self._providers[name] = make_provider(self.config.model(name))
+        return self._providers[name]
+
+    def _deps(self, task: TaskRow) -> TaskDeps:
+        role = default_roles(self.config.limits)[WORKFLOWS[task.workflow][0]]
+        services = dict(self.services)
+        services["ask"] = lambda question, options=None, kind="question": self.ask(
+            task.id, question, options, kind)
+        from codetap.services import repo_map_for
+        return TaskDeps(self.store, self.config.worktrees_dir, self._provider(task.model), role,
+                        services, self.config.bash_timeout_s, self._notify, self._set_state,
+                        self._publish, repo_map_for(self))
+
+    def _launch(self, task: TaskRow) -> None:
+        run = asyncio.create_task(self._run(task), name=f"codetap-task-{task.id}")
+        self._runs[task.id] = run
+
+    async def _run(self, task: TaskRow) -> TaskRow:
+        try:
+            return await run_task(self._deps(task), task)
+        except asyncio.CancelledError:
+            target = self._stop_as.pop(task.id, TaskState.INTERRUPTED)
+            return await self._set_state(task.id, target)
+        except Exception as exc:  # a bug must fail the task visibly, not kill the daemon
+            log.exception("task %s crashed", task.id)
+            return await self._set_state(task.id, TaskState.FAILED, error=f"internal error: {exc!r}")
+        finally:
+            self._runs.pop(task.id, None)
+
+    async def _stop(self, task_id: int, target: TaskState) -> None:
+        run = self._runs.get(task_id)
+        if run is None:
+            return
+        self._stop_as[task_id] = target
+        run.cancel()
+        await asyncio.wait({run}, timeout=5.0)

@@ -1,0 +1,40 @@
+"""Optional services the runtime offers tasks: the symbol index's repo map, the LSP pool.
+
+Both are optional: a missing grammar package or language server degrades the agent's
+tools, never the task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+REPO_MAP_TOKENS = 1024
+
+
+def repo_map_for(runtime: Any) -> Callable[[Path, str], Awaitable[str]] | None:
+    """A coroutine function (worktree, intent) -> repo map text, or None if no index."""
+    try:
+        from codetap.index import SymbolIndex, render_repo_map
+    except ImportError:
+        return None
+    cache_dir: Path = runtime.config.cache_dir / "index"
+
+    async def build(worktree: Path, intent: str) -> str:
+        def work() -> str:
+            index = SymbolIndex(worktree, cache_dir)
+            index.build()
+            names = [w for w in intent.replace("(", " ").split() if w.isidentifier()]
+            return str(render_repo_map(index, max_tokens=REPO_MAP_TOKENS, names=names))
+        try:
+            return await asyncio.to_thread(work)
+        except Exception:  # the repo map is an aid; never fail a task over it
+            log.exception("repo map failed for %s", worktree)
+            return ""
+
+    return build

@@ -1,0 +1,63 @@
+"""Versioned schema migrations for the codetap database.
+
+``MIGRATIONS[i]`` upgrades a database from ``user_version == i`` to ``i + 1``. Never edit
+a released migration; append a new one.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 0 -> 1: tasks, the append-only journal, per-step checkpoints, suggestions.
+    """
+    CREATE TABLE tasks (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        intent      TEXT NOT NULL,
+        state       TEXT NOT NULL,
+        root        TEXT NOT NULL,
+        worktree    TEXT,
+        branch      TEXT NOT NULL DEFAULT '',
+        base_commit TEXT NOT NULL DEFAULT '',
+        tip_commit  TEXT,
+        scope       TEXT,
+        model       TEXT NOT NULL DEFAULT '',
+        workflow    TEXT NOT NULL DEFAULT 'default',
+        steps       INTEGER NOT NULL DEFAULT 0,
+        input_tokens  INTEGER NOT NULL DEFAULT 0,
+        output_tokens INTEGER NOT NULL DEFAULT 0,
+        cost_usd    REAL NOT NULL DEFAULT 0,
+        created_at  TEXT NOT NULL,
+        updated_at  TEXT NOT NULL,
+        ended_at    TEXT,
+        summary     TEXT,
+        error       TEXT
+    );
+    CREATE INDEX tasks_state ON tasks(state);
+    CREATE TABLE events (
+        task_id INTEGER NOT NULL,
+        seq     INTEGER NOT NULL,
+        step    INTEGER NOT NULL,
+        ts      REAL NOT NULL,
+        kind    TEXT NOT NULL,
+        data    TEXT NOT NULL,
+        PRIMARY KEY (task_id, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE checkpoints (
+        task_id   INTEGER NOT NULL,
+        seq       INTEGER NOT NULL,
+        step      INTEGER NOT NULL,
+        commit_id TEXT,
+        state     TEXT NOT NULL,
+        PRIMARY KEY (task_id, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE suggestions (
+        task_id  INTEGER NOT NULL,
+        hunk_id  TEXT NOT NULL,
+        path     TEXT NOT NULL,
+        status   TEXT NOT NULL,
+        data     TEXT NOT NULL,
+        PRIMARY KEY (task_id, hunk_id)
+    ) WITHOUT ROWID;
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)

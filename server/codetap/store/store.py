@@ -1,0 +1,322 @@
+"""The codetap database: tasks, the append-only event journal, checkpoints, suggestions.
+
+One aiosqlite connection is the only writer (ARCHITECTURE.md "Durability"). SQLite runs in
+WAL mode with ``synchronous=NORMAL``: a commit survives ``kill -9`` of the process (it is in
+the WAL file); only a power loss can drop the newest commits.
+
+Checkpoints hold small agent state (step, usage, plan, read state, message count) plus the
+worktree commit; the conversation itself is rebuilt from the journal, so nothing is saved
+twice and storage grows linearly with the journal.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from codetap.errors import StoreError, TaskNotFound
+from codetap.store.schema import MIGRATIONS, SCHEMA_VERSION
+from codetap.types import JSON, TaskState, Usage
+
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def now_rfc3339() -> str:
+    """Current UTC time as RFC 3339 with milliseconds, e.g. ``2026-11-20T23:10:00.123Z``."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRow:
+    """One row of ``tasks`` (ids are small integers, shown as strings on the wire)."""
+
+    id: int
+    intent: str
+    state: TaskState
+    root: Path
+    worktree: Path | None
+    branch: str
+    base_commit: str
+    tip_commit: str | None
+    scope: JSON | None
+    model: str
+    workflow: str
+    steps: int
+    usage: Usage
+    created_at: str
+    updated_at: str
+    ended_at: str | None
+    summary: str | None
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One journal entry. ``ts`` is Unix time in seconds; ``data`` is a JSON object."""
+
+    task_id: int
+    seq: int
+    step: int
+    ts: float
+    kind: str
+    data: JSON
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """Agent state after a step: ``seq`` is the last journal entry it covers."""
+
+    task_id: int
+    seq: int
+    step: int
+    commit_id: str | None
+    state: JSON
+
+
+_TASK_COLUMNS = (
+    "id, intent, state, root, worktree, branch, base_commit, tip_commit, scope, model, workflow, "
+    "steps, input_tokens, output_tokens, cost_usd, created_at, updated_at, ended_at, summary, error"
+)
+
+
+def _task(row: sqlite3.Row | tuple[Any, ...]) -> TaskRow:
+    r = tuple(row)
+    return TaskRow(
+        id=r[0], intent=r[1], state=TaskState(r[2]), root=Path(r[3]),
+        worktree=Path(r[4]) if r[4] else None, branch=r[5], base_commit=r[6], tip_commit=r[7],
+        scope=json.loads(r[8]) if r[8] else None, model=r[9], workflow=r[10], steps=r[11],
+        usage=Usage(r[12], r[13], r[14]), created_at=r[15], updated_at=r[16], ended_at=r[17],
+        summary=r[18], error=r[19],
+    )
+
+
+class Store:
+    """Async access to the database. Open with :meth:`open`; one instance per process.
+
+    Raises StoreError when the file is unreadable, not a database, locked by another
+    writer, or from a newer schema; it never resets an existing database.
+    """
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+        self._next_seq: dict[int, int] = {}
+
+    @classmethod
+    async def open(cls, path: Path) -> Store:
+        """Open (creating if needed) and migrate the database at ``path``."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = await aiosqlite.connect(path, isolation_level=None, timeout=2.0)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open database {path}: {exc}") from None
+        store = cls(conn, path)
+        try:
+            await store._setup()
+        except sqlite3.OperationalError as exc:
+            await conn.close()
+            if "locked" in str(exc):
+                raise StoreError(
+                    f"database {path} is locked by another process (is another codetap "
+                    "daemon running? see `codetap daemon status`)"
+                ) from None
+            raise StoreError(f"cannot use database {path}: {exc}") from None
+        except sqlite3.DatabaseError as exc:
+            await conn.close()
+            raise StoreError(
+                f"database {path} is unreadable ({exc}); it was left untouched. "
+                "Move it aside to start with an empty one."
+            ) from None
+        return store
+
+    async def _setup(self) -> None:
+        c = self._conn
+        await c.execute("PRAGMA journal_mode=WAL")
+        await c.execute("PRAGMA synchronous=NORMAL")
+        await c.execute("PRAGMA foreign_keys=ON")
+        version = (await (await c.execute("PRAGMA user_version")).fetchone() or (0,))[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"database {self.path} has schema {version}, newer than this codetap "
+                f"({SCHEMA_VERSION}); upgrade codetap"
+            )
+        for i in range(version, SCHEMA_VERSION):
+            await c.execute("BEGIN IMMEDIATE")
+            for stmt in _statements(MIGRATIONS[i]):
+                await c.execute(stmt)
+            await c.execute(f"PRAGMA user_version={i + 1}")
+            await c.execute("COMMIT")
+
+    async def close(self) -> None:
+        """Close the connection (checkpointing the WAL)."""
+        await self._conn.close()
+
+    # -- tasks -----------------------------------------------------------------
+
+    async def create_task(
+        self, *, intent: str, root: Path, scope: JSON | None, model: str, workflow: str
+    ) -> TaskRow:
+        """Insert a ``queued`` task and return it."""
+        ts = now_rfc3339()
+        cur = await self._conn.execute(
+            "INSERT INTO tasks (intent, state, root, scope, model, workflow, created_at, "
+            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (intent, TaskState.QUEUED.value, str(root), _dumps(scope) if scope else None,
+             model, workflow, ts, ts),
+        )
+        assert cur.lastrowid is not None
+        return await self.get_task(cur.lastrowid)
+
+    async def get_task(self, task_id: int) -> TaskRow:
+        """The task ``task_id``; TaskNotFound if there is none."""
+        cur = await self._conn.execute(f"SELECT {_TASK_COLUMNS} FROM tasks WHERE id = ?", (task_id,))
+        row = await cur.fetchone()
+        if row is None:
+            raise TaskNotFound(task_id)
+        return _task(row)
+
+    async def list_tasks(
+        self, root: Path | None = None, states: Sequence[TaskState] | None = None
+    ) -> list[TaskRow]:
+        """Tasks, newest first, optionally filtered by repository root and states."""
+        sql, args = f"SELECT {_TASK_COLUMNS} FROM tasks WHERE 1=1", []
+        if root is not None:
+            sql += " AND root = ?"
+            args.append(str(root))
+        if states:
+            sql += f" AND state IN ({','.join('?' * len(states))})"
+            args.extend(s.value for s in states)
+        cur = await self._conn.execute(sql + " ORDER BY id DESC", args)
+        return [_task(r) for r in await cur.fetchall()]
+
+    async def update_task(self, task_id: int, **fields: Any) -> TaskRow:
+        """Set columns of a task (``usage=Usage`` and ``state=TaskState`` accepted)."""
+        cols: dict[str, Any] = {}
+        for key, value in fields.items():
+            if key == "usage":
+                cols.update(input_tokens=value.input_tokens, output_tokens=value.output_tokens,
+                            cost_usd=value.cost_usd)
+            elif key == "state":
+                cols["state"] = TaskState(value).value
+            elif key in ("root", "worktree"):
+                cols[key] = str(value) if value is not None else None
+            elif key == "scope":
+                cols[key] = _dumps(value) if value is not None else None
+            else:
+                cols[key] = value
+        cols["updated_at"] = now_rfc3339()
+        sets = ", ".join(f"{k} = ?" for k in cols)
+        await self._conn.execute(
+            f"UPDATE tasks SET {sets} WHERE id = ?", (*cols.values(), task_id)
+        )
+        return await self.get_task(task_id)
+
+    async def delete_task(self, task_id: int) -> None:
+        """Remove a task with its journal, checkpoints and suggestions (used by gc)."""
+        await self._conn.execute("BEGIN IMMEDIATE")
+        for table in ("events", "checkpoints", "suggestions"):
+            await self._conn.execute(f"DELETE FROM {table} WHERE task_id = ?", (task_id,))
+        await self._conn.execute("DELETE FROM tasks WHERE id = ?", (task_id,))
+        await self._conn.execute("COMMIT")
+        self._next_seq.pop(task_id, None)
+
+    # -- journal ---------------------------------------------------------------
+
+    async def _seq(self, task_id: int) -> int:
+        if task_id not in self._next_seq:
+            cur = await self._conn.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM events WHERE task_id = ?", (task_id,)
+            )
+            row = await cur.fetchone()
+            self._next_seq[task_id] = (row[0] if row else 0) + 1
+        return self._next_seq[task_id]
+
+    async def append(
+        self,
+        task_id: int,
+        step: int,
+        entries: Iterable[tuple[str, JSON]],
+        checkpoint: tuple[str | None, JSON] | None = None,
+    ) -> list[Event]:
+        """Append journal entries (and optionally a checkpoint) in ONE transaction.
+
+        ``entries`` are ``(kind, data)``; ``checkpoint`` is ``(commit_id, state)`` and covers
+        the entries appended here. Returns the events with their sequence numbers.
+        """
+        seq = await self._seq(task_id)
+        ts = time.time()
+        events = [Event(task_id, seq + i, step, ts, k, d) for i, (k, d) in enumerate(entries)]
+        rows = [(e.task_id, e.seq, e.step, e.ts, e.kind, _dumps(e.data)) for e in events]
+        last = events[-1].seq if events else seq - 1
+        c = self._conn
+        await c.execute("BEGIN")
+        try:
+            await c.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", rows)
+            if checkpoint is not None:
+                await c.execute(
+                    "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?, ?, ?)",
+                    (task_id, last, step, checkpoint[0], _dumps(checkpoint[1])),
+                )
+            await c.execute("COMMIT")
+        except BaseException:
+            await c.execute("ROLLBACK")
+            self._next_seq.pop(task_id, None)
+            raise
+        self._next_seq[task_id] = seq + len(events)
+        return events
+
+    async def events(self, task_id: int, after_seq: int = 0) -> list[Event]:
+        """The task's journal in order, entries with ``seq > after_seq``."""
+        cur = await self._conn.execute(
+            "SELECT task_id, seq, step, ts, kind, data FROM events WHERE task_id = ? AND seq > ? "
+            "ORDER BY seq", (task_id, after_seq),
+        )
+        return [Event(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in await cur.fetchall()]
+
+    async def checkpoints(self, task_id: int) -> list[Checkpoint]:
+        """All checkpoints of a task, oldest first (rolled-back ones included)."""
+        cur = await self._conn.execute(
+            "SELECT task_id, seq, step, commit_id, state FROM checkpoints WHERE task_id = ? "
+            "ORDER BY seq", (task_id,),
+        )
+        return [Checkpoint(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in await cur.fetchall()]
+
+    async def latest_checkpoint(self, task_id: int) -> Checkpoint | None:
+        """The newest checkpoint of a task, or None."""
+        cur = await self._conn.execute(
+            "SELECT task_id, seq, step, commit_id, state FROM checkpoints WHERE task_id = ? "
+            "ORDER BY seq DESC LIMIT 1", (task_id,),
+        )
+        r = await cur.fetchone()
+        return Checkpoint(r[0], r[1], r[2], r[3], json.loads(r[4])) if r else None
+
+    # -- suggestions -----------------------------------------------------------
+
+    async def put_suggestions(self, task_id: int, rows: Iterable[tuple[str, str, str, JSON]]) -> None:
+        """Upsert ``(hunk_id, path, status, data)`` suggestion rows of a task."""
+        await self._conn.execute("BEGIN")
+        await self._conn.executemany(
+            "INSERT OR REPLACE INTO suggestions VALUES (?, ?, ?, ?, ?)",
+            [(task_id, h, p, s, _dumps(d)) for h, p, s, d in rows],
+        )
+        await self._conn.execute("COMMIT")
+
+    async def suggestions(self, task_id: int) -> list[tuple[str, str, str, JSON]]:
+        """``(hunk_id, path, status, data)`` rows of a task."""
+        cur = await self._conn.execute(
+            "SELECT hunk_id, path, status, data FROM suggestions WHERE task_id = ? ORDER BY path, hunk_id",
+            (task_id,),
+        )
+        return [(r[0], r[1], r[2], json.loads(r[3])) for r in await cur.fetchall()]
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]

@@ -1,0 +1,162 @@
+"""Running one task: workspace, tools, agent, and what its ending means for the state.
+
+:class:`TaskJournal` is the agent's :class:`~codetap.agent.loop.Journal`: it appends to the
+store, commits the worktree after steps that changed files and tells the runtime's
+listeners. :func:`run_task` drives a task from ``queued``/``interrupted``/``paused`` to an
+end state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from codetap.agent.context import system_prompt, task_message
+from codetap.agent.loop import Agent
+from codetap.agent.roles import Role
+from codetap.agent.state import AgentState, rebuild
+from codetap.errors import LimitsExceeded, ModelError, Submitted, WorkspaceError
+from codetap.models.base import ModelProvider
+from codetap.store import Store, TaskRow
+from codetap.tasks import git
+from codetap.tools.base import ToolContext
+from codetap.tools.registry import make_tools, registered_tools
+from codetap.types import JSON, TaskState
+
+Notify = Callable[[int, int, str, JSON], None]
+Updated = Callable[[TaskRow], Awaitable[None]]
+
+
+class TaskJournal:
+    """Journal of one task: store appends, worktree commits, listener notifications."""
+
+    def __init__(self, store: Store, task: TaskRow, worktree: Path, notify: Notify,
+                 updated: Updated) -> None:
+        self.store = store
+        self.task = task
+        self.worktree = worktree
+        self.notify = notify
+        self.updated = updated
+
+    async def record(self, step: int, entries: list[tuple[str, JSON]]) -> None:
+        for ev in await self.store.append(self.task.id, step, entries):
+            self.notify(ev.task_id, ev.seq, ev.kind, ev.data)
+
+    async def checkpoint(self, state: AgentState, mutated: bool) -> None:
+        commit = None
+        if mutated:
+            commit = await git.commit_all(self.worktree, f"codetap task {self.task.id} step {state.step}")
+        if commit is None:
+            commit = self.task.tip_commit or self.task.base_commit
+        await self.store.append(self.task.id, state.step, [], (commit, state.checkpoint_state()))
+        self.task = await self.store.update_task(
+            self.task.id, steps=state.step, usage=state.usage, tip_commit=commit)
+        await self.updated(self.task)
+
+
+@dataclass(slots=True)
+class TaskDeps:
+    """What a task run needs from the runtime."""
+
+    store: Store
+    worktrees_dir: Path
+    provider: ModelProvider
+    role: Role
+    services: dict[str, Any]
+    bash_timeout_s: float
+    notify: Notify
+    set_state: Callable[..., Awaitable[TaskRow]]
+    updated: Updated
+    repo_map: Callable[[Path, str], Awaitable[str]] | None = None
+
+
+async def prepare_workspace(deps: TaskDeps, task: TaskRow) -> TaskRow:
+    """Create the task's worktree on ``codetap/task-<id>`` at its base commit, or, for a
+    resumed task, reset the existing worktree to its last checkpoint's commit."""
+    worktree = task.worktree or deps.worktrees_dir / f"task-{task.id}"
+    checkpoint = await deps.store.latest_checkpoint(task.id)
+    commit = (checkpoint.commit_id if checkpoint else None) or task.base_commit
+    if not (worktree / ".git").exists():
+        await git.add_worktree(task.root, worktree, task.branch, commit)
+    elif not await _has_partial_step(deps.store, task.id, checkpoint.seq if checkpoint else 0):
+        await git.reset_hard(worktree, commit)
+    if task.worktree != worktree:
+        task = await deps.store.update_task(task.id, worktree=worktree)
+    return task
+
+
+async def _has_partial_step(store: Store, task_id: int, after: int) -> bool:
+    return any(e.kind == "tool_result" for e in await store.events(task_id, after))
+
+
+async def run_task(deps: TaskDeps, task: TaskRow) -> TaskRow:
+    """Run ``task`` to an end state and return the final row.
+
+    ready: the model called ``finish``; failed: limits, model errors after retries, git
+    errors (the reason is in ``error``). Cancellation propagates (the caller sets the
+    state it asked for).
+    """
+    try:
+        task = await prepare_workspace(deps, task)
+    except WorkspaceError as exc:
+        return await deps.set_state(task.id, TaskState.FAILED, error=str(exc))
+    assert task.worktree is not None
+    events = await deps.store.events(task.id)
+    state = rebuild(events, await deps.store.checkpoints(task.id))
+    journal = TaskJournal(deps.store, task, task.worktree, deps.notify, deps.updated)
+    if not events:
+        content = task_message(task.intent, _scope_for_model(task))
+        state.messages.append(_user(content))
+        await journal.record(0, [("user", {"content": content})])
+    task = await deps.set_state(task.id, TaskState.RUNNING)
+    journal.task = task
+    ctx = ToolContext(workspace=task.worktree.resolve(), reads=state.reads, todo=state.todo,
+                      bash_timeout_s=deps.bash_timeout_s, services=dict(deps.services))
+    tools = {t.name: t for t in make_tools(n for n in deps.role.tools if _available(n))}
+    repo_map = await deps.repo_map(task.worktree, task.intent) if deps.repo_map else ""
+    agent = Agent(deps.role, deps.provider, tools, ctx, journal,  state,
+                  system_prompt(deps.role.system_prompt, task.worktree, repo_map))
+    try:
+        summary = await agent.run()
+    except Submitted as done:
+        summary = done.summary
+    except LimitsExceeded as exc:
+        await journal.record(agent.state.step, [("error", {"reason": str(exc)})])
+        return await deps.set_state(task.id, TaskState.FAILED, error=str(exc))
+    except ModelError as exc:
+        await journal.record(agent.state.step, [("error", {"reason": str(exc)})])
+        return await deps.set_state(task.id, TaskState.FAILED, error=f"model error: {exc}")
+    except WorkspaceError as exc:
+        return await deps.set_state(task.id, TaskState.FAILED, error=str(exc))
+    tip = await git.head(task.worktree)
+    return await deps.set_state(task.id, TaskState.READY, summary=summary, tip_commit=tip)
+
+
+def _scope_for_model(task: TaskRow) -> JSON | None:
+    if not task.scope:
+        return None
+    uri = str(task.scope.get("uri", ""))
+    path = uri.removeprefix("file://")
+    try:
+        rel = Path(path).resolve().relative_to(task.root).as_posix()
+    except ValueError:
+        rel = path
+    return {**task.scope, "path": rel}
+
+
+def _user(content: str) -> Any:
+    from codetap.types import Message
+    return Message("user", content)
+
+
+def _available(name: str) -> bool:
+    return name in registered_tools()
+
+
+async def cancel_and_wait(task: asyncio.Task[Any], timeout: float = 2.0) -> None:
+    """Cancel an asyncio task and wait up to ``timeout`` seconds for it to unwind."""
+    task.cancel()
+    await asyncio.wait({task}, timeout=timeout)

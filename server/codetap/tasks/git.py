@@ -1,0 +1,160 @@
+"""Git operations for task workspaces, run as ``git`` subprocesses (asyncio).
+
+Isolation contract (ARCHITECTURE.md "Tasks"): a task's snapshot includes the user's
+uncommitted and untracked (not ignored) changes, and taking it never touches the user's
+working tree, index or stash list: it is built in a throwaway index file
+(``GIT_INDEX_FILE``) and written with ``commit-tree``. Hooks and signing are disabled for
+codetap's own commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from codetap.errors import WorkspaceError
+
+_IDENTITY = {
+    "GIT_AUTHOR_NAME": "codetap", "GIT_AUTHOR_EMAIL": "codetap@localhost",
+    "GIT_COMMITTER_NAME": "codetap", "GIT_COMMITTER_EMAIL": "codetap@localhost",
+}
+_NO_HOOKS = ["-c", "core.hooksPath=/dev/null", "-c", "commit.gpgsign=false"]
+
+
+async def git(
+    cwd: Path, *args: str, env: Mapping[str, str] | None = None, input: bytes | None = None,
+    check: bool = True,
+) -> str:
+    """Run ``git args`` in ``cwd`` and return stdout (text). WorkspaceError on failure."""
+    full_env = {**os.environ, **_IDENTITY, "GIT_TERMINAL_PROMPT": "0", **(env or {})}
+    proc = await asyncio.create_subprocess_exec(
+        "git", *_NO_HOOKS, *args, cwd=cwd, env=full_env,
+        stdin=asyncio.subprocess.PIPE if input is not None else asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await proc.communicate(input)
+    if check and proc.returncode != 0:
+        raise WorkspaceError(f"git {' '.join(args)} failed in {cwd}: {err.decode(errors='replace').strip()}")
+    return out.decode(errors="surrogateescape")
+
+
+async def repo_root(path: Path) -> Path:
+    """The top of the git working tree containing ``path``.
+
+    Raises WorkspaceError("... is not a git repository ...") for other directories.
+    """
+    if not path.is_dir():
+        raise WorkspaceError(f"{path} is not a directory")
+    proc = await asyncio.create_subprocess_exec(
+        "git", "rev-parse", "--show-toplevel", cwd=path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, _ = await proc.communicate()
+    if proc.returncode != 0:
+        raise WorkspaceError(
+            f"{path} is not a git repository; codetap runs tasks in git worktrees. "
+            f"Run `git init && git add -A && git commit -m init` there first."
+        )
+    return Path(out.decode().strip()).resolve()
+
+
+async def snapshot(repo: Path, overlay: Mapping[str, str] | None = None) -> str:
+    """Commit id of the repository as it is now, uncommitted changes included.
+
+    ``overlay`` maps repo-relative POSIX paths to texts that replace the files' contents
+    (the editor's unsaved buffers). The commit's parent is HEAD (none for an unborn HEAD).
+    """
+    head = (await git(repo, "rev-parse", "--verify", "-q", "HEAD", check=False)).strip()
+    git_dir = Path((await git(repo, "rev-parse", "--absolute-git-dir")).strip())
+    with tempfile.TemporaryDirectory(prefix="codetap-index-") as tmp:
+        index = Path(tmp) / "index"
+        if (git_dir / "index").exists():
+            # A copy keeps the stat cache, so only changed files get hashed.
+            shutil.copyfile(git_dir / "index", index)
+        env = {"GIT_INDEX_FILE": str(index)}
+        await git(repo, "add", "-A", env=env)
+        for rel, text in (overlay or {}).items():
+            sha = (await git(repo, "hash-object", "-w", "--stdin", input=text.encode())).strip()
+            await git(repo, "update-index", "--add", "--cacheinfo", f"100644,{sha},{rel}", env=env)
+        tree = (await git(repo, "write-tree", env=env)).strip()
+    parents = ["-p", head] if head else []
+    return (await git(repo, "commit-tree", tree, *parents, "-m", "codetap snapshot")).strip()
+
+
+@dataclass(frozen=True, slots=True)
+class FileChange:
+    """One file changed between two commits; ``None`` text means the file is absent."""
+
+    path: str
+    base_text: str | None
+    tip_text: str | None
+
+
+async def add_worktree(repo: Path, path: Path, branch: str, commit: str) -> None:
+    """Create worktree ``path`` on new branch ``branch`` at ``commit``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    await git(repo, "worktree", "add", "-q", "-B", branch, str(path), commit)
+
+
+async def remove_worktree(repo: Path, path: Path, branch: str | None = None) -> None:
+    """Remove a worktree (and its branch if given); missing ones are ignored."""
+    await git(repo, "worktree", "remove", "--force", str(path), check=False)
+    if path.exists():
+        shutil.rmtree(path, ignore_errors=True)
+    await git(repo, "worktree", "prune", check=False)
+    if branch:
+        await git(repo, "branch", "-D", branch, check=False)
+
+
+async def commit_all(worktree: Path, message: str) -> str | None:
+    """Commit every change in ``worktree``; the new commit id, or None if nothing changed."""
+    status = await git(worktree, "status", "--porcelain", "-z", "--untracked-files=all")
+    if not status:
+        return None
+    await git(worktree, "add", "-A")
+    await git(worktree, "commit", "-q", "--no-verify", "-m", message)
+    return (await git(worktree, "rev-parse", "HEAD")).strip()
+
+
+async def head(worktree: Path) -> str:
+    """Commit id of HEAD in ``worktree``."""
+    return (await git(worktree, "rev-parse", "HEAD")).strip()
+
+
+async def reset_hard(worktree: Path, commit: str) -> None:
+    """Make ``worktree`` exactly ``commit`` (tracked files reset, untracked removed)."""
+    await git(worktree, "reset", "-q", "--hard", commit)
+    await git(worktree, "clean", "-q", "-fd")
+
+
+async def diff(repo: Path, base: str, tip: str) -> str:
+    """Unified diff base -> tip (``git diff``), binary files noted, renames off."""
+    return await git(repo, "diff", "--no-renames", "--no-color", base, tip)
+
+
+async def file_changes(repo: Path, base: str, tip: str) -> list[FileChange]:
+    """Files changed base -> tip with both texts (binary files are skipped)."""
+    out = await git(repo, "diff", "--no-renames", "--name-only", "-z", base, tip)
+    changes = []
+    for rel in filter(None, out.split("\0")):
+        changes.append(FileChange(rel, await _text_at(repo, base, rel), await _text_at(repo, tip, rel)))
+    return changes
+
+
+async def _text_at(repo: Path, commit: str, rel: str) -> str | None:
+    proc = await asyncio.create_subprocess_exec(
+        "git", "show", f"{commit}:{rel}", cwd=repo,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )
+    out, _ = await proc.communicate()
+    if proc.returncode != 0:
+        return None
+    try:
+        return out.decode()
+    except UnicodeDecodeError:
+        return None

@@ -1,0 +1,98 @@
+"""The tool interface: what every model-facing tool implements.
+
+A tool validates its JSON arguments against ``parameters`` (JSON Schema, draft 2020-12),
+runs against a :class:`ToolContext`, and returns a :class:`~codetap.types.ToolResult`.
+Failures the model can act on are raised as :class:`~codetap.errors.ToolError` and turned
+into error results by :func:`run_tool`; a tool never crashes the task.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import jsonschema
+
+from codetap.errors import ToolError
+from codetap.types import JSON, ToolResult, ToolSpec
+
+
+@dataclass(slots=True)
+class FileRead:
+    """What the agent saw of a file: mtime (ns), size (bytes), line range read, sha256."""
+
+    mtime_ns: int
+    size: int
+    offset: int
+    limit: int
+    sha256: str
+
+
+@dataclass(slots=True)
+class ToolContext:
+    """Per-task state shared by the tools of one task.
+
+    ``workspace`` is the task's worktree (absolute, resolved). ``reads`` maps a workspace
+    relative POSIX path to what was last read of it (the edit tool's staleness check).
+    ``todo`` is the task plan as set by the ``todo`` tool. ``services`` holds optional
+    long-lived helpers keyed by name (``"pool"``, ``"index"``) injected by the runtime.
+    """
+
+    workspace: Path
+    reads: dict[str, FileRead] = field(default_factory=dict)
+    todo: list[JSON] = field(default_factory=list)
+    bash_timeout_s: float = 120.0
+    output_cap_bytes: int = 30_000
+    env: dict[str, str] = field(default_factory=dict)
+    services: dict[str, Any] = field(default_factory=dict)
+
+
+class Tool(abc.ABC):
+    """Base class of a model-facing tool.
+
+    Subclasses set ``name``, ``description``, ``parameters`` and the flags, and implement
+    :meth:`run`. ``read_only`` tools may run concurrently; ``idempotent`` tools are re-run
+    on resume when their intent has no journaled result (ARCHITECTURE.md "Durability").
+    ``mutates`` tools may change files (the step is committed after them).
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    parameters: ClassVar[JSON]
+    read_only: ClassVar[bool] = True
+    idempotent: ClassVar[bool] = True
+    mutates: ClassVar[bool] = False
+
+    @classmethod
+    def spec(cls) -> ToolSpec:
+        """The :class:`ToolSpec` offered to the model."""
+        return ToolSpec(cls.name, cls.description, cls.parameters)
+
+    @abc.abstractmethod
+    async def run(self, args: JSON, ctx: ToolContext) -> ToolResult:
+        """Run with validated ``args``. Raise ToolError for failures the model can fix."""
+
+
+def validate_arguments(tool: Tool, args: JSON) -> None:
+    """Check ``args`` against ``tool.parameters``; raise ToolError naming the bad field."""
+    try:
+        jsonschema.validate(args, tool.parameters)
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "arguments"
+        raise ToolError(f"invalid arguments for {tool.name}: {where}: {exc.message}") from None
+
+
+async def run_tool(tool: Tool, args: JSON, ctx: ToolContext) -> ToolResult:
+    """Validate and run ``tool``; any ToolError (or OSError) becomes an error result.
+
+    Control-flow exceptions (``TaskStop`` subclasses such as ``Submitted``) propagate.
+    """
+    try:
+        validate_arguments(tool, args)
+        return await tool.run(args, ctx)
+    except ToolError as exc:
+        return ToolResult(f"error: {exc}", is_error=True)
+    except OSError as exc:
+        return ToolResult(f"error: {exc.strerror or exc}", is_error=True)

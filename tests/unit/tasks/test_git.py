@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from codetap.errors import WorkspaceError
+from codetap.tasks import git as tgit
+from tests.conftest import git, make_repo
+
+
+async def test_snapshot_includes_uncommitted_and_untracked_without_touching_user_state(
+    tmp_path: Path,
+) -> None:
+    repo = make_repo(tmp_path / "r", {"a.txt": "one\n", "b.txt": "two\n"})
+    (repo / "a.txt").write_text("one changed\n")
+    (repo / "new.txt").write_text("untracked\n")
+    git(repo, "add", "b.txt")
+    (repo / "b.txt").write_text("two staged then edited\n")
+    (repo / ".gitignore").write_text("ignored.txt\n")
+    (repo / "ignored.txt").write_text("secret\n")
+    status_before = git(repo, "status", "--porcelain")
+    index_before = (repo / ".git" / "index").read_bytes()
+
+    commit = await tgit.snapshot(repo, {"c.txt": "from the editor buffer\n"})
+
+    assert git(repo, "status", "--porcelain") == status_before
+    assert (repo / ".git" / "index").read_bytes() == index_before
+    assert git(repo, "stash", "list") == ""
+    assert git(repo, "show", f"{commit}:a.txt") == "one changed\n"
+    assert git(repo, "show", f"{commit}:b.txt") == "two staged then edited\n"
+    assert git(repo, "show", f"{commit}:new.txt") == "untracked\n"
+    assert git(repo, "show", f"{commit}:c.txt") == "from the editor buffer\n"
+    assert "ignored.txt" not in git(repo, "ls-tree", "--name-only", commit)
+    assert git(repo, "rev-parse", f"{commit}^").strip() == git(repo, "rev-parse", "HEAD").strip()
+
+
+async def test_worktree_commit_diff_reset(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "r", {"a.txt": "one\n"})
+    base = await tgit.snapshot(repo)
+    wt = tmp_path / "wt" / "task-1"
+    await tgit.add_worktree(repo, wt, "codetap/task-1", base)
+    assert await tgit.commit_all(wt, "nothing") is None
+    (wt / "a.txt").write_text("uno\n")
+    (wt / "d.txt").write_text("new\n")
+    tip = await tgit.commit_all(wt, "step 1")
+    assert tip and git(repo, "rev-parse", "codetap/task-1").strip() == tip
+    d = await tgit.diff(repo, base, tip)
+    assert "-one\n+uno\n" in d and "+new\n" in d
+    changes = {c.path: (c.base_text, c.tip_text) for c in await tgit.file_changes(repo, base, tip)}
+    assert changes == {"a.txt": ("one\n", "uno\n"), "d.txt": (None, "new\n")}
+    (wt / "junk").write_text("x")
+    await tgit.reset_hard(wt, base)
+    assert (wt / "a.txt").read_text() == "one\n" and not (wt / "junk").exists()
+
+
+async def test_not_a_repository(tmp_path: Path) -> None:
+    with pytest.raises(WorkspaceError, match="not a git repository"):
+        await tgit.repo_root(tmp_path)
