@@ -18,9 +18,12 @@ from typing import Protocol
 
 from codetap.agent.roles import Role
 from codetap.agent.state import AgentState
-from codetap.errors import LimitsExceeded, Submitted
+from codetap.errors import LimitsExceeded, Submitted, ToolError
 from codetap.models.base import ModelProvider
+from codetap.store.faults import fault_point
 from codetap.tools.base import Tool, ToolContext, run_tool
+from codetap.tools.fileio import record
+from codetap.tools.paths import relpath, resolve_in_workspace
 from codetap.types import (
     JSON, Finished, Message, ModelRequest, TextDelta, ToolCall, ToolCallReady, ToolResult, Usage,
 )
@@ -69,7 +72,7 @@ class Agent:
     async def run(self) -> str:
         """Step until ``finish``; return its summary. Raises LimitsExceeded, ModelError,
         asyncio.CancelledError."""
-        if self.state.pending:
+        if self.state.pending or self.state.needs_checkpoint:
             await self.finish_pending()
         while True:
             await self.step()
@@ -87,7 +90,9 @@ class Agent:
             "message": msg.to_json(), "usage": usage.to_json(), "stop_reason": stop,
             "model": self.provider.config.name,
         })]
-        entries += [("tool_intent", self._intent(c)) for c in msg.tool_calls]
+        intents = [self._intent(c) for c in msg.tool_calls]
+        self.state.intents = {i["call_id"]: i for i in intents}
+        entries += [("tool_intent", i) for i in intents]
         await self.journal.record(step, entries)
         self.state.pending = list(msg.tool_calls)
         await self.execute(msg.tool_calls, running)
@@ -141,20 +146,24 @@ class Agent:
                     result = ToolResult(f"error: unknown tool {call.name!r}; available: "
                                         f"{', '.join(self.tools)}", is_error=True)
                 else:
+                    batch += self._recheck_before(call)
                     if batch:
                         await self.journal.record(self.state.step, batch)
                         batch = []
+                    fault_point(f"after_intent:{call.name}")
                     try:
                         result = await run_tool(tool, call.arguments, self.ctx)
                     except Submitted as exc:
                         submitted = exc
                         result = ToolResult("finished: " + exc.summary)
+                    fault_point(f"after_tool:{call.name}")
                     mutated = mutated or tool.mutates
                 entry = self._result(call, result)
                 batch.append(("tool_result", entry))
                 if tool is not None and tool.mutates:
                     await self.journal.record(self.state.step, batch)
                     batch = []
+                    fault_point(f"after_result:{call.name}")
             if batch:
                 await self.journal.record(self.state.step, batch)
         finally:
@@ -171,10 +180,14 @@ class Agent:
         """Complete a step interrupted by a restart (ARCHITECTURE.md "Durability").
 
         Calls of the journaled model turn without a result: idempotent tools are re-run;
-        edit/write are reconciled by content hash (applied once); others (bash) are
-        reported to the model as interrupted.
+        edit/write are reconciled by content hash (applied once: the file no longer has
+        the ``before`` hash journaled just before the call ran); others (bash) are reported
+        to the model as interrupted. The step is then checkpointed (also when every call
+        had its result but the checkpoint was not written). Raises Submitted if the
+        interrupted step called ``finish``.
         """
         calls, self.state.pending = self.state.pending, []
+        submitted: Submitted | None = None
         for call in calls:
             tool = self.tools.get(call.name)
             intent = self.state.intents.get(call.id, {})
@@ -185,14 +198,20 @@ class Agent:
                     "output": _interrupted(call).content})])
                 continue
             if "before" in intent and self._already_applied(intent["before"]):
-                result = ToolResult(f"{call.name} applied (reconciled after a daemon restart)")
+                self._remember_content(intent["before"])
+                result = ToolResult(f"{call.name} applied (reconciled after a daemon restart)",
+                                    meta={"reconciled": True})
             else:
                 try:
                     result = await run_tool(tool, call.arguments, self.ctx)
-                except Submitted:
-                    result = ToolResult("finished")
+                except Submitted as exc:
+                    submitted = exc
+                    result = ToolResult("finished: " + exc.summary)
             await self.journal.record(self.state.step, [("tool_result", self._result(call, result))])
+        self.state.needs_checkpoint = False
         await self.journal.checkpoint(self.state, True)
+        if submitted is not None:
+            raise submitted
 
     def check_limits(self) -> None:
         """Raise LimitsExceeded naming the first limit reached."""
@@ -218,6 +237,30 @@ class Agent:
 
     def _already_applied(self, before: Mapping[str, str | None]) -> bool:
         return any(_sha256_or_none(self.ctx, p) != h for p, h in before.items())
+
+    def _recheck_before(self, call: ToolCall) -> list[tuple[str, JSON]]:
+        """A corrected intent when an earlier call of the step changed the file since the
+        intent was journaled, so reconciliation compares with the content the call saw."""
+        intent = self.state.intents.get(call.id) or self._intent(call)
+        before = intent.get("before")
+        if not before:
+            return []
+        now = {p: _sha256_or_none(self.ctx, p) for p in before}
+        if now == before:
+            return []
+        intent = {**intent, "before": now}
+        self.state.intents[call.id] = intent
+        return [("tool_intent", intent)]
+
+    def _remember_content(self, before: Mapping[str, str | None]) -> None:
+        """Record the reconciled files' current content as known (what edit/write do)."""
+        for p in before:
+            try:
+                path = resolve_in_workspace(self.ctx.workspace, p)
+                data = path.read_bytes()
+                record(self.ctx, relpath(self.ctx.workspace, path), path.stat(), data, 0, 0)
+            except (OSError, ToolError):
+                continue
 
     def _result(self, call: ToolCall, result: ToolResult) -> JSON:
         self.state.messages.append(Message("tool", result.output, tool_call_id=call.id,

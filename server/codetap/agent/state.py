@@ -30,7 +30,9 @@ class AgentState:
 
     ``usage`` counts every model call of the task once (rolled-back steps included: they
     were paid for); ``elapsed_s`` is wall time spent running (not waiting or paused).
-    ``pending`` lists the calls of the last model turn that have no journaled result.
+    ``pending`` lists the calls of the last model turn that have no journaled result;
+    ``needs_checkpoint`` says that turn's step has no checkpoint yet (the process died
+    between its last result and its checkpoint), so resuming must checkpoint it first.
     """
 
     messages: list[Message] = field(default_factory=list)
@@ -41,6 +43,7 @@ class AgentState:
     elapsed_s: float = 0.0
     pending: list[ToolCall] = field(default_factory=list)
     intents: dict[str, JSON] = field(default_factory=dict)
+    needs_checkpoint: bool = False
 
     def checkpoint_state(self) -> JSON:
         """The small JSON saved with a checkpoint (no conversation: that is the journal)."""
@@ -68,6 +71,7 @@ def rebuild(events: Iterable[Event], checkpoints: Iterable[Checkpoint]) -> Agent
             st.step = ev.step
             st.pending = list(msg.tool_calls)
             st.intents = {}
+            st.needs_checkpoint = True
         elif ev.kind == "tool_intent":
             st.intents[d["call_id"]] = d
         elif ev.kind == "tool_result":
@@ -85,8 +89,10 @@ def rebuild(events: Iterable[Event], checkpoints: Iterable[Checkpoint]) -> Agent
         elif ev.kind == "rollback":
             cp = by_seq[d["to_seq"]]
             _restore(st, cp)
-        if ev.seq in by_seq and ev.kind != "rollback":
-            st.elapsed_s = by_seq[ev.seq].state.get("elapsed_s", st.elapsed_s)
+        if ev.seq in by_seq:
+            st.needs_checkpoint = False
+            if ev.kind != "rollback":
+                st.elapsed_s = by_seq[ev.seq].state.get("elapsed_s", st.elapsed_s)
     return st
 
 

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from codetap.config import Config
 from codetap.errors import CodetapError
@@ -19,8 +20,8 @@ from codetap.store import Store, TaskRow
 from codetap.types import JSON, TaskState
 
 T = TypeVar("T")
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+console = Console(highlight=False, markup=False)
+err_console = Console(stderr=True, highlight=False, markup=False)
 
 EXIT_READY, EXIT_FAILED, EXIT_ERROR, EXIT_CANCELLED, EXIT_UNFINISHED = 0, 1, 2, 3, 4
 
@@ -42,7 +43,7 @@ def run_async(fn: Callable[[], Awaitable[T]]) -> T:
     try:
         return asyncio.run(fn())  # type: ignore[arg-type]
     except CodetapError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, soft_wrap=True)
         sys.exit(EXIT_ERROR)
 
 
@@ -51,7 +52,7 @@ def load_config(repo: Path | None = None) -> Config:
     try:
         return Config.load(repo)
     except CodetapError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}")
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         sys.exit(EXIT_ERROR)
 
 

@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 import click
+from rich.markup import escape
 
 from codetap.cli.common import console, exit_code, load_config, run_async, duration_s
 from codetap.cli.tasks import _Progress
@@ -50,7 +51,7 @@ async def run_demo(workdir: Path) -> tuple[TaskRecord, str]:
     repo = make_sample_repo(workdir)
     console.print(f"[bold]1.[/] sample project copied to {repo}", markup=True)
     failing = subprocess.run(TEST_COMMAND, cwd=repo, capture_output=True, text=True)
-    console.print(f"   its tests: [red]{failing.stderr.strip().splitlines()[-1]}[/]", markup=True)
+    console.print(f"   its tests: [red]{escape(failing.stderr.strip().splitlines()[-1])}[/]", markup=True)
     config = load_config(repo)
     replay = ModelConfig(name="demo-replay", provider="replay", path=str(session_path()),
                          input_price_per_mtok=3.0, output_price_per_mtok=15.0)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from rich.live import Live
+from rich.markup import escape
 from rich.spinner import Spinner
 from rich.table import Table
 
@@ -36,11 +37,11 @@ class _Progress:
             return
         if kind == "tool_intent":
             args = json.dumps(data["arguments"], ensure_ascii=False)
-            console.print(f"  [cyan]{data['name']}[/] {args[:110]}", markup=True, soft_wrap=False)
+            console.print(f"  [cyan]{escape(data['name'])}[/] {escape(args[:110])}", markup=True, soft_wrap=False)
         elif kind == "model_turn" and data["message"].get("content"):
-            console.print(f"[dim]{data['message']['content'][:200]}[/]", markup=True)
+            console.print(f"[dim]{escape(data['message']['content'][:200])}[/]", markup=True)
         elif kind == "tool_result" and data.get("is_error"):
-            console.print(f"    [yellow]{data['output'][:160]}[/]", markup=True)
+            console.print(f"    [yellow]{escape(data['output'][:160])}[/]", markup=True)
 
     def question(self, q: object) -> None:
         pass
@@ -101,7 +102,7 @@ def _print_summary(task: TaskRecord) -> None:
     if task.summary:
         console.print(f"summary: {task.summary}")
     if task.error:
-        console.print(f"[red]reason:[/] {task.error}", markup=True)
+        console.print(f"[red]reason:[/] {escape(task.error)}", markup=True)
     if task.state.value == "ready":
         console.print(f"see the change: codetap diff {task.id}")
 

@@ -24,7 +24,11 @@ TaskId = Annotated[str, BeforeValidator(_task_id), Field(min_length=1, max_lengt
 
 
 class _Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # serialization_defaults_required: the JSON Schema of what the server sends marks
+    # defaulted fields as present (dump keeps them; only None fields are dropped).
+    model_config = ConfigDict(
+        extra="ignore", frozen=True, json_schema_serialization_defaults_required=True
+    )
 
 
 class Position(_Wire):
