@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "server"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from protocol_render import (  # noqa: E402
+from protocol_render import (
     METHODS,
     build_schema,
     render_lua,

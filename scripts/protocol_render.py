@@ -261,8 +261,8 @@ def render_markdown(schema: dict[str, Any]) -> str:
     for name, meth in schema["methods"].items():
         out.append(f"- `{name}`: {meth['summary']}")
     out += ["", "executeCommand twins take `arguments = [params]` and return the same result.",
-            f"`{schema['constants']['CMD_REJECT']}` takes `[{{id, hunk_ids?}}]` and returns "
-            "`{rejected: int}`.", "",
+            (f"`{schema['constants']['CMD_REJECT']}` takes `[{{id, hunk_ids?}}]` and returns "
+            "`{rejected: int}`."), "",
             "`initializationOptions.codetap`: `ClientOptions`.", "",
             "Task states: " + ", ".join(f"`{s}`" for s in schema["taskStates"]) + ".", "",
             "## Shapes", ""]

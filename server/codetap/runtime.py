@@ -70,7 +70,8 @@ class Runtime:
     def __init__(self, config: Config, store: Store) -> None:
         self.config = config
         self.store = store
-        self.services: dict[str, Any] = {}
+        from codetap.services import default_services
+        self.services: dict[str, Any] = default_services(config)
         self._runs: dict[int, asyncio.Task[TaskRow]] = {}
         self._stop_as: dict[int, TaskState] = {}
         self._providers: dict[str, ModelProvider] = {}

@@ -38,3 +38,15 @@ def repo_map_for(runtime: Any) -> Callable[[Path, str], Awaitable[str]] | None:
             return ""
 
     return build
+
+
+def default_services(config: Any) -> dict[str, Any]:
+    """Services every task gets: the LSP client pool (servers start lazily, so this is
+    cheap) and where the symbol index keeps its cache."""
+    services: dict[str, Any] = {"index_cache_dir": config.cache_dir / "index"}
+    try:
+        from codetap.pool import LspPool, default_specs, merge_specs
+    except ImportError:
+        return services
+    services["pool"] = LspPool(merge_specs(default_specs(), config.lsp))
+    return services

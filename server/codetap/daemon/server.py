@@ -102,7 +102,7 @@ class Daemon:
 
     async def run(self) -> None:
         """Serve until SIGTERM/SIGINT or :meth:`stop`; DaemonRunning if one already runs."""
-        from codetap.runtime import Runtime
+        from codetap.daemon.runtime_proxy import RemoteRuntime
 
         self.paths.ensure()
         lock = acquire_lock(self.paths)
@@ -110,8 +110,8 @@ class Daemon:
             with suppress(FileNotFoundError):
                 self.paths.socket.unlink()
             self.paths.pid.write_text(f"{os.getpid()}\n")
-            runtime = await Runtime.open(self.config)
-            self.hub = Hub(runtime)
+            runtime = await RemoteRuntime.start(self.config)
+            self.hub = Hub(runtime)  # type: ignore[arg-type]
             old_umask = os.umask(0o177)
             try:
                 server = await asyncio.start_unix_server(self._on_connection,

@@ -155,11 +155,6 @@ class Session:
             return
         body = TaskEventParams(id=str(task_id), seq=seq, kind=kind, data=data)
         self.notify(methods.TASK_EVENT, dump(body))
-        token = self.progress.get(task_id)
-        if token is not None:
-            self.server.work_done_progress.report(
-                token, lsp.WorkDoneProgressReport(message=f"task {task_id}: {kind}")
-            )
 
     def _progress(self, task: TaskRecord) -> None:
         caps = self.server.client_capabilities

@@ -111,9 +111,10 @@ class SuggestionBook:
             self.by_task[task_id] = items
         if not old and not items:
             return
+        # Structured hunks first: a client that reacts to the diagnostics has them already.
+        self.session.notify(methods.SUGGESTIONS, dump(suggestions_params(task_id, items)))
         for uri in {s.uri for s in old} | {s.uri for s in items}:
             self._publish(uri)
-        self.session.notify(methods.SUGGESTIONS, dump(suggestions_params(task_id, items)))
 
     def _publish(self, uri: str) -> None:
         diagnostics = [to_diagnostic(s) for items in self.by_task.values()

@@ -21,6 +21,7 @@ from codetap.agent.state import AgentState, rebuild
 from codetap.errors import LimitsExceeded, ModelError, Submitted, WorkspaceError
 from codetap.models.base import ModelProvider
 from codetap.store import Store, TaskRow
+from codetap.store.faults import fault_point
 from codetap.tasks import git
 from codetap.tools.base import ToolContext
 from codetap.tools.registry import make_tools, registered_tools
@@ -48,10 +49,16 @@ class TaskJournal:
     async def checkpoint(self, state: AgentState, mutated: bool) -> None:
         commit = None
         if mutated:
+            fault_point("before_commit")
             commit = await git.commit_all(self.worktree, f"codetap task {self.task.id} step {state.step}")
+            # Nothing new to commit after a restart can mean it was committed just before
+            # the crash: HEAD, not the last checkpoint's commit, is the step's state.
+            commit = commit or await git.head(self.worktree)
+            fault_point("after_commit")
         if commit is None:
             commit = self.task.tip_commit or self.task.base_commit
         await self.store.append(self.task.id, state.step, [], (commit, state.checkpoint_state()))
+        fault_point("after_checkpoint")
         self.task = await self.store.update_task(
             self.task.id, steps=state.step, usage=state.usage, tip_commit=commit)
         await self.updated(self.task)
@@ -75,17 +82,51 @@ class TaskDeps:
 
 async def prepare_workspace(deps: TaskDeps, task: TaskRow) -> TaskRow:
     """Create the task's worktree on ``codetap/task-<id>`` at its base commit, or, for a
-    resumed task, reset the existing worktree to its last checkpoint's commit."""
+    resumed task, reset the existing worktree to its last checkpoint's commit (kept as it
+    is when the journal has results after that checkpoint: a partial step, completed by
+    :meth:`Agent.finish_pending`). WorkspaceError when git fails."""
     worktree = task.worktree or deps.worktrees_dir / f"task-{task.id}"
     checkpoint = await deps.store.latest_checkpoint(task.id)
     commit = (checkpoint.commit_id if checkpoint else None) or task.base_commit
     if not (worktree / ".git").exists():
+        if worktree.exists() or task.worktree is not None:
+            # A crash during `git worktree add` leaves a half-made directory or a stale
+            # registration; the branch (and its commits) survive the removal.
+            await git.remove_worktree(task.root, worktree)
         await git.add_worktree(task.root, worktree, task.branch, commit)
-    elif not await _has_partial_step(deps.store, task.id, checkpoint.seq if checkpoint else 0):
-        await git.reset_hard(worktree, commit)
+    else:
+        _clear_stale_locks(worktree, task.branch)
+        if not await _has_partial_step(deps.store, task.id, checkpoint.seq if checkpoint else 0):
+            await git.reset_hard(worktree, commit)
     if task.worktree != worktree:
         task = await deps.store.update_task(task.id, worktree=worktree)
     return task
+
+
+def _clear_stale_locks(worktree: Path, branch: str) -> None:
+    """Remove git lock files left by a git process killed together with the daemon.
+
+    Only the daemon (holder of the daemon lock) runs git in task worktrees, so when a task
+    is prepared any lock there is stale, and it would make every later git command fail.
+    Paths follow gitrepository-layout(5): ``.git`` is a ``gitdir:`` file, ``commondir``
+    names the main repository's git directory.
+    """
+    try:
+        text = (worktree / ".git").read_text()
+    except OSError:
+        return
+    if not text.startswith("gitdir:"):
+        return
+    git_dir = (worktree / text.removeprefix("gitdir:").strip()).resolve()
+    try:
+        common = (git_dir / (git_dir / "commondir").read_text().strip()).resolve()
+    except OSError:
+        common = git_dir
+    locks = [git_dir / "index.lock", git_dir / "HEAD.lock"]
+    if branch:
+        locks.append(common / "refs" / "heads" / f"{branch}.lock")
+    for lock in locks:
+        lock.unlink(missing_ok=True)
 
 
 async def _has_partial_step(store: Store, task_id: int, after: int) -> bool:
@@ -107,7 +148,7 @@ async def run_task(deps: TaskDeps, task: TaskRow) -> TaskRow:
     events = await deps.store.events(task.id)
     state = rebuild(events, await deps.store.checkpoints(task.id))
     journal = TaskJournal(deps.store, task, task.worktree, deps.notify, deps.updated)
-    if not events:
+    if not state.messages:
         content = task_message(task.intent, _scope_for_model(task))
         state.messages.append(_user(content))
         await journal.record(0, [("user", {"content": content})])
@@ -116,7 +157,7 @@ async def run_task(deps: TaskDeps, task: TaskRow) -> TaskRow:
     ctx = ToolContext(workspace=task.worktree.resolve(), reads=state.reads, todo=state.todo,
                       bash_timeout_s=deps.bash_timeout_s, services=dict(deps.services))
     tools = {t.name: t for t in make_tools(n for n in deps.role.tools if _available(n))}
-    repo_map = await deps.repo_map(task.worktree, task.intent) if deps.repo_map else ""
+    repo_map = await deps.repo_map(task.root, task.intent) if deps.repo_map else ""
     agent = Agent(deps.role, deps.provider, tools, ctx, journal,  state,
                   system_prompt(deps.role.system_prompt, task.worktree, repo_map))
     try:

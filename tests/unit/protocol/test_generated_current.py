@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[3]
 SCRIPT = ROOT / "scripts" / "gen_protocol.py"
 sys.path.insert(0, str(SCRIPT.parent))
 
-import gen_protocol  # noqa: E402
-from protocol_render import METHODS  # noqa: E402
+import gen_protocol
+from protocol_render import METHODS
 
 
 def test_check_passes_on_the_committed_tree() -> None:

@@ -1,0 +1,189 @@
+"""The Runtime as the daemon's editor-facing process sees it: a proxy to the worker.
+
+:class:`RemoteRuntime` has the :class:`~codetap.runtime.Runtime` API. Commands travel to the
+runtime worker process (``codetap.daemon.worker``); queries (``get_task``, ``list_tasks``)
+are answered from a read-only connection to the same database (WAL lets it read while the
+worker writes), so they never wait behind running tasks. Listener callbacks arrive as
+frames and are delivered on this process's event loop. A worker that dies is restarted
+(its tasks resume as ``interrupted`` ones do).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import itertools
+import logging
+import socket
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from codetap.config import Config
+from codetap.errors import CodetapError
+from codetap.runtime import Question, RuntimeListener, TaskRecord
+from codetap.daemon.worker import read_frame, write_frame
+from codetap.store import Store
+from codetap.types import TaskState
+
+log = logging.getLogger(__name__)
+RESTART_LIMIT = 5
+
+
+class WorkerGone(CodetapError):
+    """The runtime worker process exited while a call was in flight."""
+
+
+class RemoteRuntime:
+    """Proxy to the runtime worker. ``await RemoteRuntime.start(config)``; ``await close()``."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._listeners: list[RuntimeListener] = []
+        self._questions: dict[int, Question] = {}
+        self._pending: dict[int, asyncio.Future[Any]] = {}
+        self._ids = itertools.count(1)
+        self._reader: Store | None = None
+        self._proc: asyncio.subprocess.Process | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._pump: asyncio.Task[None] | None = None
+        self._closing = False
+        self._restarts = 0
+
+    @classmethod
+    async def start(cls, config: Config) -> RemoteRuntime:
+        """Start the worker and wait until its Runtime is open (its errors propagate)."""
+        rt = cls(config)
+        await rt._spawn()
+        rt._reader = await Store.open(config.db_path)
+        return rt
+
+    async def _spawn(self) -> None:
+        front, back = socket.socketpair()
+        self._proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "codetap.daemon.worker", str(back.fileno()),
+            pass_fds=(back.fileno(),), stdin=asyncio.subprocess.DEVNULL)
+        back.close()
+        reader, self._writer = await asyncio.open_unix_connection(sock=front, limit=2**26)
+        first = await read_frame(reader)
+        if first is None or first[0] != "ready":
+            await self._proc.wait()
+            if first is not None and first[0] == "failed":
+                raise _rebuild(first[1])
+            raise CodetapError(f"the runtime worker exited at start (status {self._proc.returncode})")
+        self._pump = asyncio.create_task(self._read(reader))
+
+    async def _read(self, reader: asyncio.StreamReader) -> None:
+        while (frame := await read_frame(reader)) is not None:
+            if frame[0] == "result":
+                fut = self._pending.pop(frame[1], None)
+                if fut is not None and not fut.done():
+                    ok, value = frame[2], frame[3]
+                    fut.set_result(value) if ok else fut.set_exception(_rebuild(value))
+            elif frame[0] == "event":
+                self._dispatch(frame[1], frame[2])
+            elif frame[0] == "closed":
+                break
+        for fut in self._pending.values():
+            if not fut.done():
+                fut.set_exception(WorkerGone("the runtime worker exited; try again"))
+        self._pending.clear()
+        if not self._closing:
+            await self._restart()
+
+    async def _restart(self) -> None:
+        self._restarts += 1
+        if self._restarts > RESTART_LIMIT:
+            log.error("runtime worker died %d times; not restarting", self._restarts)
+            return
+        log.error("runtime worker exited (status %s); restarting", self._proc and self._proc.returncode)
+        await asyncio.sleep(min(0.2 * 2 ** self._restarts, 5.0))
+        try:
+            await self._spawn()
+        except CodetapError:
+            log.exception("runtime worker restart failed")
+
+    def _dispatch(self, method: str, args: tuple[Any, ...]) -> None:
+        if method == "question":
+            q = _question(args)
+            self._questions[q.task_id] = q
+            for listener in list(self._listeners):
+                listener.question(q)
+            return
+        if method == "task_updated" and args[0].state is not TaskState.WAITING:
+            self._questions.pop(args[0].id, None)
+        for listener in list(self._listeners):
+            getattr(listener, method)(*args)
+
+    async def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """Run ``Runtime.<method>(*args, **kwargs)`` in the worker; its result or exception."""
+        if self._writer is None or self._writer.is_closing():
+            raise WorkerGone("the runtime worker is not running")
+        call_id = next(self._ids)
+        fut = asyncio.get_running_loop().create_future()
+        self._pending[call_id] = fut
+        write_frame(self._writer, ("call", call_id, method, args, kwargs))
+        return await fut
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+
+        async def forward(*args: Any, **kwargs: Any) -> Any:
+            return await self.call(name, *args, **kwargs)
+        return forward
+
+    def subscribe(self, listener: RuntimeListener) -> Callable[[], None]:
+        """Register ``listener`` (called on this loop); returns the unsubscribe function."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def pending_questions(self) -> list[Question]:
+        """Questions the worker asked that are still unanswered (as last reported)."""
+        return list(self._questions.values())
+
+    async def get_task(self, task_id: int) -> TaskRecord:
+        assert self._reader is not None
+        return await self._reader.get_task(task_id)
+
+    async def list_tasks(self, root: Path | None = None,
+                         states: Sequence[TaskState] | None = None) -> list[TaskRecord]:
+        assert self._reader is not None
+        return await self._reader.list_tasks(root.resolve() if root else None, states)
+
+    async def close(self) -> None:
+        """Close the worker's Runtime (running tasks become interrupted) and wait for it."""
+        self._closing = True
+        if self._writer is not None and not self._writer.is_closing():
+            write_frame(self._writer, ("close",))
+            await self._writer.drain()
+        if self._pump is not None:
+            await asyncio.wait({self._pump}, timeout=30)
+        if self._proc is not None and self._proc.returncode is None:
+            try:
+                await asyncio.wait_for(self._proc.wait(), 10)
+            except TimeoutError:
+                self._proc.kill()
+        if self._reader is not None:
+            await self._reader.close()
+
+
+def _question(info: tuple[Any, ...]) -> Question:
+    task_id, question_id, kind, question, options = info
+    return Question(task_id, question_id, kind, question, options)
+
+
+def _rebuild(info: tuple[str, str, dict[str, Any]]) -> Exception:
+    path, message, attrs = info
+    module, _, name = path.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        cls = CodetapError
+    if not (isinstance(cls, type) and issubclass(cls, Exception)):
+        cls = CodetapError
+    exc = cls.__new__(cls)
+    Exception.__init__(exc, message)
+    exc.__dict__.update(attrs)
+    return exc

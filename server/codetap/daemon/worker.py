@@ -1,0 +1,124 @@
+"""The runtime worker: the process that owns the Runtime (store writer, tasks, pool).
+
+The daemon's editor-facing process stays light: LSP sessions only. Tasks running flat out
+(a fast model, quick tools, git processes) would otherwise compete with editor requests for
+the event loop and the GIL. The two processes talk over a socketpair with length-prefixed
+pickle frames (both ends are codetap, started together; nothing else can reach the pair):
+
+    front -> worker   ("call", call_id, method, args, kwargs)   |  ("close",)
+    worker -> front   ("result", call_id, True, value)
+                      ("result", call_id, False, (exception class path, message, attributes))
+                      ("event", listener_method, args)           |  ("closed",)
+
+If the worker dies, the front starts a new one: ``Runtime.open`` marks the tasks that were
+running ``interrupted`` and resumes them (ARCHITECTURE.md "Durability").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import pickle
+import socket
+import struct
+import sys
+from typing import Any
+
+from codetap.config import Config
+from codetap.runtime import Question, Runtime, TaskRecord
+from codetap.types import JSON
+
+log = logging.getLogger(__name__)
+_HEADER = struct.Struct("!I")
+WORKER_NICENESS = 5
+
+
+async def read_frame(reader: asyncio.StreamReader) -> Any:
+    """The next unpickled frame, or None at end of stream."""
+    try:
+        header = await reader.readexactly(_HEADER.size)
+        return pickle.loads(await reader.readexactly(_HEADER.unpack(header)[0]))
+    except asyncio.IncompleteReadError:
+        return None
+
+
+def write_frame(writer: asyncio.StreamWriter, frame: Any) -> None:
+    """Queue one pickled frame on ``writer``."""
+    body = pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL)
+    writer.write(_HEADER.pack(len(body)) + body)
+
+
+class _Forward:
+    """Runtime listener that sends every callback to the front process."""
+
+    def __init__(self, writer: asyncio.StreamWriter) -> None:
+        self.writer = writer
+
+    def task_updated(self, task: TaskRecord) -> None:
+        write_frame(self.writer, ("event", "task_updated", (task,)))
+
+    def task_event(self, task_id: int, seq: int, kind: str, data: JSON) -> None:
+        write_frame(self.writer, ("event", "task_event", (task_id, seq, kind, data)))
+
+    def question(self, q: Question) -> None:
+        info = (q.task_id, q.question_id, q.kind, q.question, q.options)
+        write_frame(self.writer, ("event", "question", info))
+
+
+async def _call(runtime: Runtime, writer: asyncio.StreamWriter, call_id: int, method: str,
+                args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    try:
+        value = getattr(runtime, method)(*args, **kwargs)
+        if asyncio.iscoroutine(value):
+            value = await value
+        if method == "pending_questions":
+            value = [(q.task_id, q.question_id, q.kind, q.question, q.options) for q in value]
+        write_frame(writer, ("result", call_id, True, value))
+    except Exception as exc:  # every failure goes back to the caller, typed
+        write_frame(writer, ("result", call_id, False, _exc_info(exc)))
+
+
+def _exc_info(exc: Exception) -> tuple[str, str, dict[str, Any]]:
+    attrs = {k: v for k, v in vars(exc).items() if isinstance(v, (int, str, float))}
+    return f"{type(exc).__module__}.{type(exc).__qualname__}", str(exc), attrs
+
+
+async def serve(fd: int) -> None:
+    """Open the Runtime and serve the front process on socket ``fd`` until it closes."""
+    sock = socket.socket(fileno=fd)
+    reader, writer = await asyncio.open_unix_connection(sock=sock, limit=2**26)
+    try:
+        runtime = await Runtime.open(Config.load())
+    except Exception as exc:
+        write_frame(writer, ("failed", _exc_info(exc)))
+        await writer.drain()
+        return
+    runtime.subscribe(_Forward(writer))
+    write_frame(writer, ("ready",))
+    calls: set[asyncio.Task[None]] = set()
+    try:
+        while (frame := await read_frame(reader)) is not None and frame[0] != "close":
+            _, call_id, method, args, kwargs = frame
+            task = asyncio.create_task(_call(runtime, writer, call_id, method, args, kwargs))
+            calls.add(task)
+            task.add_done_callback(calls.discard)
+    finally:
+        await runtime.close()
+        write_frame(writer, ("closed",))
+        await writer.drain()
+        writer.close()
+
+
+def main() -> None:
+    """``python -m codetap.daemon.worker FD``."""
+    logging.basicConfig(level=os.environ.get("CODETAP_LOG", "INFO"),
+                        format="%(asctime)s %(levelname)s worker %(name)s: %(message)s")
+    logging.getLogger("pygls").setLevel(logging.WARNING)
+    # Background work yields the CPU to the editor-facing process (and the user's editor).
+    os.nice(WORKER_NICENESS)
+    asyncio.run(serve(int(sys.argv[1])))
+
+
+if __name__ == "__main__":
+    main()
