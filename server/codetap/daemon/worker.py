@@ -17,9 +17,12 @@ running ``interrupted`` and resumes them (ARCHITECTURE.md "Durability").
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import logging
 import os
 import pickle
+import signal
 import socket
 import struct
 import sys
@@ -32,6 +35,7 @@ from codetap.types import JSON
 log = logging.getLogger(__name__)
 _HEADER = struct.Struct("!I")
 WORKER_NICENESS = 5
+_PR_SET_PDEATHSIG = 1
 
 
 async def read_frame(reader: asyncio.StreamReader) -> Any:
@@ -110,11 +114,29 @@ async def serve(fd: int) -> None:
         writer.close()
 
 
+def _die_with_parent() -> None:
+    """Get SIGKILL when the daemon's front process dies (Linux ``PR_SET_PDEATHSIG``).
+
+    A daemon killed with ``kill -9`` must take its worker with it: the tasks are then
+    ``interrupted`` and the next daemon resumes them, rather than two workers sharing the
+    database.
+    """
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        log.warning("cannot tie the worker's life to the daemon on this platform")
+    if os.getppid() != parent:
+        os._exit(1)
+
+
 def main() -> None:
     """``python -m codetap.daemon.worker FD``."""
     logging.basicConfig(level=os.environ.get("CODETAP_LOG", "INFO"),
                         format="%(asctime)s %(levelname)s worker %(name)s: %(message)s")
     logging.getLogger("pygls").setLevel(logging.WARNING)
+    _die_with_parent()
     # Background work yields the CPU to the editor-facing process (and the user's editor).
     os.nice(WORKER_NICENESS)
     asyncio.run(serve(int(sys.argv[1])))

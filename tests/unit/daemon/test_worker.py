@@ -1,0 +1,109 @@
+"""The runtime worker process and the daemon's proxy to it (real processes, real SQLite)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from codetap.config import Config
+from codetap.daemon.runtime_proxy import RemoteRuntime
+from codetap.errors import InvalidTransition, TaskNotFound
+from codetap.types import JSON, TaskState
+from tests.conftest import make_repo
+from tests.unit.agent.test_task_run import CALC, TEST, fix_session
+from tests.unit.cli.test_cli import configure
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.updates: list[tuple[int, str]] = []
+        self.kinds: list[str] = []
+
+    def task_updated(self, task) -> None:  # type: ignore[no-untyped-def]
+        self.updates.append((task.id, task.state.value))
+
+    def task_event(self, task_id: int, seq: int, kind: str, data: JSON) -> None:
+        self.kinds.append(kind)
+
+    def question(self, q) -> None:  # type: ignore[no-untyped-def]
+        pass
+
+
+def worker_pids() -> set[int]:
+    out = subprocess.run(["pgrep", "-f", "codetap.daemon.worker"], capture_output=True, text=True)
+    return {int(p) for p in out.stdout.split()}
+
+
+async def test_proxy_runs_tasks_relays_events_and_typed_errors(xdg: Path, tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {"calc.py": CALC, "test_calc.py": TEST})
+    configure(xdg, fix_session(tmp_path / "s.jsonl"))
+    rt = await RemoteRuntime.start(Config.load())
+    rec = Recorder()
+    rt.subscribe(rec)
+    try:
+        task = await rt.start_task("make add add", repo)
+        for _ in range(200):
+            if (task.id, "ready") in rec.updates:
+                break
+            await asyncio.sleep(0.05)
+        assert (task.id, "ready") in rec.updates
+        assert {"model_turn", "tool_intent", "tool_result"} <= set(rec.kinds)
+        assert (await rt.get_task(task.id)).state is TaskState.READY
+        assert "+    return a + b" in await rt.diff(task.id)
+        with pytest.raises(TaskNotFound, match="no task with id 99"):
+            await rt.cancel(99)
+        with pytest.raises(InvalidTransition, match="cannot pause"):
+            await rt.pause(task.id)
+    finally:
+        await rt.close()
+
+
+async def test_a_dead_worker_is_restarted(xdg: Path, tmp_path: Path) -> None:
+    configure(xdg, fix_session(tmp_path / "s.jsonl"))
+    before = worker_pids()
+    rt = await RemoteRuntime.start(Config.load())
+    try:
+        (pid,) = worker_pids() - before
+        os.kill(pid, signal.SIGKILL)
+        for _ in range(100):
+            if worker_pids() - before - {pid}:
+                break
+            await asyncio.sleep(0.05)
+        for _ in range(50):
+            try:
+                assert await rt.call("pending_questions") == []
+                break
+            except Exception:
+                await asyncio.sleep(0.1)
+        assert await rt.call("pending_questions") == []
+    finally:
+        await rt.close()
+
+
+def test_killing_the_daemon_kills_its_worker(xdg: Path) -> None:
+    before = worker_pids()
+    daemon = subprocess.Popen([sys.executable, "-m", "codetap.daemon"], env=dict(os.environ),
+                              stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if worker_pids() - before:
+                break
+            time.sleep(0.1)
+        assert worker_pids() - before, "no worker started"
+        os.kill(daemon.pid, signal.SIGKILL)
+        daemon.wait()
+        for _ in range(50):
+            if not worker_pids() - before:
+                break
+            time.sleep(0.1)
+        assert not worker_pids() - before
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
