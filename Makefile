@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test pytest vscode lint typecheck bench clean
+.PHONY: setup demo test protocol-check pytest vscode lint typecheck bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,10 @@ setup: $(STAMP)
 demo: setup
 	$(VENV)/bin/codetap demo
 
-test: setup pytest vscode
+test: setup protocol-check pytest vscode
+
+protocol-check: setup
+	$(PY) scripts/gen_protocol.py --check
 
 pytest: setup
 	$(PY) -m pytest -q -p no:cacheprovider

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import itertools
 import json
 import os
 import statistics
@@ -67,7 +68,7 @@ async def main(steps: int) -> None:
     await rt.close()
     assert task.state.value == "ready", task.error
     ts = [e.ts for e in events if e.kind == "model_turn"]
-    gaps = sorted((b - a) * 1000 for a, b in zip(ts[5:], ts[6:]))
+    gaps = sorted((b - a) * 1000 for a, b in itertools.pairwise(ts[5:]))
     q = statistics.quantiles(gaps, n=100)
     print(f"steps: {task.steps}  wall: {wall:.2f} s  ({wall / task.steps * 1000:.2f} ms/step incl. setup)")
     print(f"per-step harness time: p50 {q[49]:.2f} ms  p90 {q[89]:.2f} ms  p99 {q[98]:.2f} ms  "

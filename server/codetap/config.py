@@ -180,7 +180,8 @@ def _model_config(name: str, table: dict[str, Any]) -> ModelConfig:
     if table["provider"] not in ("openai", "anthropic", "replay"):
         raise ConfigError(f"[models.{name}] provider {table['provider']!r} is not one of "
                           "openai, anthropic, replay")
-    return _dataclass_from(ModelConfig, {"name": name, **table}, f"models.{name}")
+    model: ModelConfig = _dataclass_from(ModelConfig, {"name": name, **table}, f"models.{name}")
+    return model
 
 
 def _dataclass_from(cls: Any, table: dict[str, Any], where: str) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any, Protocol
 
 from codetap.agent.roles import WORKFLOWS, default_roles
 from codetap.config import Config
-from codetap.errors import ConfigError, InvalidTransition
+from codetap.errors import ConfigError, InvalidTransition, StoreError
 from codetap.models.base import ModelProvider
 from codetap.store import Store, TaskRow
 from codetap.tasks import git
@@ -320,6 +321,15 @@ class Runtime:
         except asyncio.CancelledError:
             target = self._stop_as.pop(task.id, TaskState.INTERRUPTED)
             return await self._set_state(task.id, target)
+        except StoreError as exc:
+            # Disk full: record the failure if there is room; else the task stays active
+            # in the database and the next start marks it interrupted. Either way its last
+            # checkpoint is intact and it can be resumed.
+            log.error("task %s stopped: %s", task.id, exc)
+            try:
+                return await self._set_state(task.id, TaskState.FAILED, error=str(exc))
+            except (StoreError, sqlite3.Error):
+                return await self.store.get_task(task.id)
         except Exception as exc:  # a bug must fail the task visibly, not kill the daemon
             log.exception("task %s crashed", task.id)
             return await self._set_state(task.id, TaskState.FAILED, error=f"internal error: {exc!r}")

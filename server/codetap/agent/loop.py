@@ -25,7 +25,15 @@ from codetap.tools.base import Tool, ToolContext, run_tool
 from codetap.tools.fileio import record
 from codetap.tools.paths import relpath, resolve_in_workspace
 from codetap.types import (
-    JSON, Finished, Message, ModelRequest, TextDelta, ToolCall, ToolCallReady, ToolResult, Usage,
+    JSON,
+    Finished,
+    Message,
+    ModelRequest,
+    TextDelta,
+    ToolCall,
+    ToolCallReady,
+    ToolResult,
+    Usage,
 )
 
 
@@ -208,6 +216,7 @@ class Agent:
                     submitted = exc
                     result = ToolResult("finished: " + exc.summary)
             await self.journal.record(self.state.step, [("tool_result", self._result(call, result))])
+            self._chain_before(call, calls)
         self.state.needs_checkpoint = False
         await self.journal.checkpoint(self.state, True)
         if submitted is not None:
@@ -251,6 +260,16 @@ class Agent:
         intent = {**intent, "before": now}
         self.state.intents[call.id] = intent
         return [("tool_intent", intent)]
+
+    def _chain_before(self, done: ToolCall, calls: list[ToolCall]) -> None:
+        """Later pending calls on the files ``done`` touched expect their content now."""
+        touched = self.state.intents.get(done.id, {}).get("before") or {}
+        for call in calls:
+            before = self.state.intents.get(call.id, {}).get("before")
+            if call.id != done.id and before and set(before) & set(touched):
+                self.state.intents[call.id] = {**self.state.intents[call.id], "before": {
+                    p: _sha256_or_none(self.ctx, p) if p in touched else h
+                    for p, h in before.items()}}
 
     def _remember_content(self, before: Mapping[str, str | None]) -> None:
         """Record the reconciled files' current content as known (what edit/write do)."""

@@ -78,6 +78,7 @@ def rebuild(events: Iterable[Event], checkpoints: Iterable[Checkpoint]) -> Agent
             st.messages.append(Message("tool", d["output"], tool_call_id=d["call_id"],
                                        name=d["name"], is_error=d.get("is_error", False)))
             st.pending = [c for c in st.pending if c.id != d["call_id"]]
+            _chain_before(st, d)
             for path, read in (d.get("reads") or {}).items():
                 if read is None:
                     st.reads.pop(path, None)
@@ -94,6 +95,20 @@ def rebuild(events: Iterable[Event], checkpoints: Iterable[Checkpoint]) -> Agent
             if ev.kind != "rollback":
                 st.elapsed_s = by_seq[ev.seq].state.get("elapsed_s", st.elapsed_s)
     return st
+
+
+def _chain_before(st: AgentState, result: JSON) -> None:
+    """After an edit/write result, a later call of the same step on the same file expects
+    the content that result left (``meta.sha256_after``), not the one seen at intent time."""
+    after = (result.get("meta") or {}).get("sha256_after")
+    done = st.intents.get(result["call_id"], {}).get("before")
+    if not after or not done:
+        return
+    for call in st.pending:
+        before = st.intents.get(call.id, {}).get("before")
+        if before:
+            st.intents[call.id] = {**st.intents[call.id],
+                                   "before": {p: after if p in done else h for p, h in before.items()}}
 
 
 def _restore(st: AgentState, cp: Checkpoint) -> None:

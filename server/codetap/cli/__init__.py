@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from codetap.cli.tasks import diff, log, run, show, tasks
 from codetap.cli.control import cancel, gc, pause, resume, rollback
 from codetap.cli.demo import demo
+from codetap.cli.tasks import diff, log, run, show, tasks
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

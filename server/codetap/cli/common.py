@@ -91,7 +91,7 @@ def duration_s(task: TaskRow) -> float:
 
 
 def _parse(ts: str) -> datetime:
-    return datetime.fromisoformat(ts.replace("Z", "+00:00"))
+    return datetime.fromisoformat(ts)
 
 
 def echo_json(data: Any) -> None:

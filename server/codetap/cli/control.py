@@ -14,7 +14,13 @@ from datetime import UTC, datetime, timedelta
 import click
 
 from codetap.cli.common import (
-    console, echo_json, exit_code, load_config, parse_task_id, run_async, task_json,
+    console,
+    echo_json,
+    exit_code,
+    load_config,
+    parse_task_id,
+    run_async,
+    task_json,
 )
 from codetap.runtime import Runtime, TaskRecord
 from codetap.tasks import git
@@ -101,7 +107,7 @@ def gc(days: float, dry_run: bool) -> None:
             for task in await runtime.list_tasks():
                 if task.state.is_active or task.state.value in ("paused", "interrupted"):
                     continue
-                ended = datetime.fromisoformat((task.ended_at or task.updated_at).replace("Z", "+00:00"))
+                ended = datetime.fromisoformat(task.ended_at or task.updated_at)
                 if ended > cutoff:
                     continue
                 pruned.append(task)

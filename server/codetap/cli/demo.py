@@ -7,6 +7,7 @@ project's own tests passing in the task's worktree.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import shutil
 import subprocess
@@ -18,7 +19,7 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from codetap.cli.common import console, exit_code, load_config, run_async, duration_s
+from codetap.cli.common import console, duration_s, exit_code, load_config, run_async
 from codetap.cli.tasks import _Progress
 from codetap.models.base import ModelConfig
 from codetap.runtime import Runtime, TaskRecord
@@ -50,7 +51,8 @@ async def run_demo(workdir: Path) -> tuple[TaskRecord, str]:
     """Run the demo task in ``workdir``; return the finished task and its diff."""
     repo = make_sample_repo(workdir)
     console.print(f"[bold]1.[/] sample project copied to {repo}", markup=True)
-    failing = subprocess.run(TEST_COMMAND, cwd=repo, capture_output=True, text=True)
+    failing = await asyncio.to_thread(
+        subprocess.run, TEST_COMMAND, cwd=repo, capture_output=True, text=True, check=False)
     console.print(f"   its tests: [red]{escape(failing.stderr.strip().splitlines()[-1])}[/]", markup=True)
     config = load_config(repo)
     replay = ModelConfig(name="demo-replay", provider="replay", path=str(session_path()),
@@ -85,7 +87,8 @@ def demo(clean: bool) -> None:
         console.print("[bold]4.[/] the change (codetap diff):", markup=True)
         click.echo(diff)
         assert task.worktree is not None
-        result = subprocess.run(TEST_COMMAND, cwd=task.worktree, capture_output=True, text=True)
+        result = subprocess.run(TEST_COMMAND, cwd=task.worktree, capture_output=True, text=True,
+                                check=False)
         console.print(f"[bold]5.[/] the project's tests in the task worktree {task.worktree}:",
                       markup=True)
         click.echo(result.stderr.rstrip())

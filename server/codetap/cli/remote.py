@@ -6,7 +6,6 @@ import json
 import socket
 from typing import Any
 
-from codetap.config import Config
 
 
 def daemon_request(method: str, params: dict[str, Any], timeout: float = 10.0) -> dict[str, Any] | None:
@@ -15,7 +14,9 @@ def daemon_request(method: str, params: dict[str, Any], timeout: float = 10.0) -
     Raises click.ClickException with the daemon's message for a JSON-RPC error.
     """
     import click
-    path = Config.load().runtime_dir / "daemon.sock"
+
+    from codetap.daemon.paths import DaemonPaths
+    path = DaemonPaths.from_env().socket
     if not path.exists():
         return None
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

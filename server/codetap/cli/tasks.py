@@ -13,8 +13,15 @@ from rich.spinner import Spinner
 from rich.table import Table
 
 from codetap.cli.common import (
-    console, echo_json, exit_code, load_config, parse_task_id, run_async, task_json, with_store,
+    console,
     duration_s,
+    echo_json,
+    exit_code,
+    load_config,
+    parse_task_id,
+    run_async,
+    task_json,
+    with_store,
 )
 from codetap.runtime import Runtime, TaskRecord
 from codetap.types import JSON
@@ -77,7 +84,8 @@ async def run_task_in_process(intent: str, repo: Path, model: str | None, as_jso
               show_default=True, help="Repository the task works on.")
 @click.option("--model", help="Model name from config ([models.<name>]).")
 @click.option("--wait/--no-wait", default=True, show_default=True,
-              help="Wait for the task to end (this process runs it).")
+              help="Wait for the task to end (this process runs it), or hand it to the "
+                   "daemon (started if needed) and return at once.")
 @click.option("--json", "as_json", is_flag=True, help="Print the task as JSON.")
 def run(intent: str, repo: Path, model: str | None, wait: bool, as_json: bool) -> None:
     """Run a coding task described by INTENT on a git repository.
@@ -85,13 +93,38 @@ def run(intent: str, repo: Path, model: str | None, wait: bool, as_json: bool) -
     Exit code: 0 ready, 1 failed, 2 usage or configuration error, 3 cancelled.
     """
     if not wait:
-        raise click.UsageError("--no-wait needs the daemon; use `codetap daemon start` and an editor")
+        info = _start_in_daemon(intent, repo.resolve(), model)
+        if as_json:
+            echo_json(info)
+        else:
+            console.print(f"task {info['id']} queued in the daemon (branch {info['branch']}); "
+                          f"follow it with `codetap show {info['id']}`")
+        return
     task = run_async(lambda: run_task_in_process(intent, repo.resolve(), model, as_json))
     if as_json:
         echo_json(task_json(task))
     else:
         _print_summary(task)
     sys.exit(exit_code(task.state))
+
+
+def _start_in_daemon(intent: str, repo: Path, model: str | None) -> JSON:
+    from codetap.cli.remote import daemon_request
+    from codetap.daemon.control import start_detached
+    from codetap.daemon.paths import DaemonPaths
+    from codetap.errors import CodetapError
+
+    try:
+        start_detached(DaemonPaths.from_env())
+    except CodetapError as exc:
+        raise click.ClickException(str(exc)) from None
+    params: JSON = {"intent": intent, "root_uri": repo.as_uri()}
+    if model:
+        params["model"] = model
+    info = daemon_request("codetap/task/start", params)
+    if info is None:
+        raise click.ClickException("the codetap daemon is not reachable")
+    return info
 
 
 def _print_summary(task: TaskRecord) -> None:

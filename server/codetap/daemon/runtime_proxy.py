@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from codetap.config import Config
+from codetap.daemon.worker import read_frame, write_frame
 from codetap.errors import CodetapError
 from codetap.runtime import Question, RuntimeListener, TaskRecord
-from codetap.daemon.worker import read_frame, write_frame
 from codetap.store import Store
 from codetap.types import TaskState
 
@@ -183,7 +183,7 @@ def _rebuild(info: tuple[str, str, dict[str, Any]]) -> Exception:
         cls = CodetapError
     if not (isinstance(cls, type) and issubclass(cls, Exception)):
         cls = CodetapError
-    exc = cls.__new__(cls)
+    exc: Exception = cls.__new__(cls)
     Exception.__init__(exc, message)
     exc.__dict__.update(attrs)
     return exc

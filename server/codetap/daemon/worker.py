@@ -79,7 +79,7 @@ async def _call(runtime: Runtime, writer: asyncio.StreamWriter, call_id: int, me
         if method == "pending_questions":
             value = [(q.task_id, q.question_id, q.kind, q.question, q.options) for q in value]
         write_frame(writer, ("result", call_id, True, value))
-    except Exception as exc:  # every failure goes back to the caller, typed
+    except Exception as exc:  # noqa: BLE001 - every failure goes back to the caller, typed
         write_frame(writer, ("result", call_id, False, _exc_info(exc)))
 
 
@@ -94,7 +94,7 @@ async def serve(fd: int) -> None:
     reader, writer = await asyncio.open_unix_connection(sock=sock, limit=2**26)
     try:
         runtime = await Runtime.open(Config.load())
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - reported to the front process, typed
         write_frame(writer, ("failed", _exc_info(exc)))
         await writer.drain()
         return

@@ -7,6 +7,10 @@ process reaches point ``NAME`` it sends itself SIGKILL, exactly like ``kill -9``
 outside: no cleanup, no flush, no ``finally``. Unset (the normal case), a call costs one
 dictionary lookup.
 
+``CODETAP_FAULT_ONCE=<path>`` makes the kill happen once across processes: only the
+process that creates ``<path>`` (exclusively) dies, so a runtime worker restarted with the
+same environment (see ``codetap.daemon.runtime_proxy``) runs on.
+
 Points (``<tool>`` is a tool name such as ``edit`` or ``bash``):
   ``after_intent:<tool>``  intent journaled, the mutating tool not started yet
   ``after_tool:<tool>``    the tool has run (files changed), its result not journaled
@@ -22,6 +26,7 @@ import os
 import signal
 
 ENV = "CODETAP_FAULT_POINT"
+ONCE_ENV = "CODETAP_FAULT_ONCE"
 _hits: dict[str, int] = {}
 
 
@@ -43,5 +48,12 @@ def fault_point(name: str) -> None:
     if target != name:
         return
     _hits[name] = _hits.get(name, 0) + 1
-    if _hits[name] == n:
-        os.kill(os.getpid(), signal.SIGKILL)
+    if _hits[name] != n:
+        return
+    once = os.environ.get(ONCE_ENV)
+    if once:
+        try:
+            os.close(os.open(once, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        except FileExistsError:
+            return
+    os.kill(os.getpid(), signal.SIGKILL)

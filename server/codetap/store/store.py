@@ -11,6 +11,7 @@ twice and storage grows linearly with the journal.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import time
@@ -256,19 +257,20 @@ class Store:
         events = [Event(task_id, seq + i, step, ts, k, d) for i, (k, d) in enumerate(entries)]
         rows = [(e.task_id, e.seq, e.step, e.ts, e.kind, _dumps(e.data)) for e in events]
         last = events[-1].seq if events else seq - 1
-        c = self._conn
-        await c.execute("BEGIN")
+        cp_row = None if checkpoint is None else (
+            task_id, last, step, checkpoint[0], _dumps(checkpoint[1]))
         try:
-            await c.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", rows)
-            if checkpoint is not None:
-                await c.execute(
-                    "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?, ?, ?)",
-                    (task_id, last, step, checkpoint[0], _dumps(checkpoint[1])),
-                )
-            await c.execute("COMMIT")
-        except BaseException:
-            await c.execute("ROLLBACK")
+            # One hop to the connection's thread for the whole transaction (not one per
+            # statement): aiosqlite's ``_execute`` runs ``_write`` there, in order.
+            await self._conn._execute(_write, self._conn._conn, rows, cp_row)  # noqa: SLF001
+        except BaseException as exc:
             self._next_seq.pop(task_id, None)
+            if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc):
+                raise StoreError(
+                    f"disk full while writing the journal of task {task_id} to {self.path}; "
+                    "nothing of this step was saved and the previous checkpoint is intact. "
+                    "Free some space, then resume the task."
+                ) from None
             raise
         self._next_seq[task_id] = seq + len(events)
         return events
@@ -316,6 +318,21 @@ class Store:
             (task_id,),
         )
         return [(r[0], r[1], r[2], json.loads(r[3])) for r in await cur.fetchall()]
+
+
+def _write(conn: sqlite3.Connection, rows: list[tuple[Any, ...]],
+           checkpoint: tuple[Any, ...] | None) -> None:
+    """Journal rows and an optional checkpoint row in one transaction (connection thread)."""
+    conn.execute("BEGIN")
+    try:
+        conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", rows)
+        if checkpoint is not None:
+            conn.execute("INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?, ?, ?)", checkpoint)
+        conn.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
 
 
 def _statements(script: str) -> list[str]:

@@ -14,7 +14,8 @@ from tests.unit.agent.test_task_run import CALC, TEST, fix_session, session
 
 def codetap(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "codetap", *args], capture_output=True,
-                          text=True, cwd=cwd, env=dict(os.environ), timeout=120)
+                          text=True, cwd=cwd, env=dict(os.environ), timeout=120,
+                          check=False)
 
 
 def configure(xdg: Path, session_path: Path) -> None:
@@ -81,3 +82,23 @@ def test_demo_runs_offline(xdg: Path) -> None:
     assert "demo passed" in r.stdout
     assert "+            cut = cut[: cut.rindex(sep)]" in r.stdout
     assert "Ran 6 tests" in r.stdout and "OK" in r.stdout
+
+
+def test_run_no_wait_hands_the_task_to_the_daemon(xdg: Path, tmp_path: Path) -> None:
+    import time
+    repo = make_repo(tmp_path / "repo", {"calc.py": CALC, "test_calc.py": TEST})
+    configure(xdg, fix_session(tmp_path / "s.jsonl"))
+    try:
+        r = codetap("run", "make add add", "--repo", str(repo), "--no-wait", "--json")
+        assert r.returncode == 0, r.stderr
+        info = json.loads(r.stdout)
+        assert info["state"] in ("queued", "running")
+        for _ in range(100):
+            shown = json.loads(codetap("show", info["id"], "--json").stdout)
+            if shown["state"] == "ready":
+                break
+            time.sleep(0.1)
+        assert shown["state"] == "ready"
+        assert "+    return a + b" in codetap("diff", info["id"]).stdout
+    finally:
+        codetap("daemon", "stop")
