@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -100,12 +101,7 @@ class Config:
         home = Path(env.get("HOME", str(Path.home())))
         config_dir = Path(env.get("XDG_CONFIG_HOME") or home / ".config") / "codetap"
         data_dir = Path(env.get("XDG_DATA_HOME") or home / ".local" / "share") / "codetap"
-        runtime_base = env.get("XDG_RUNTIME_DIR")
-        runtime_dir = (
-            Path(runtime_base) / "codetap"
-            if runtime_base
-            else Path("/tmp") / f"codetap-{os.getuid()}"
-        )
+        runtime_dir = runtime_dir_from_env(env)
         user_file = config_dir / "config.toml"
         raw: dict[str, Any] = {}
         for path in [user_file] + ([repo / ".codetap" / "config.toml"] if repo else []):
@@ -154,6 +150,12 @@ class Config:
                 f"unknown model {name!r} (configured: {known}); add [models.{name}] to "
                 f"{self.user_config_path}"
             ) from None
+
+
+def runtime_dir_from_env(env: Mapping[str, str]) -> Path:
+    """``$XDG_RUNTIME_DIR/codetap`` (XDG Base Directory spec), else ``/tmp/codetap-<uid>``."""
+    base = env.get("XDG_RUNTIME_DIR")
+    return Path(base) / "codetap" if base else Path("/tmp") / f"codetap-{os.getuid()}"
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from codetap.config import runtime_dir_from_env
 from codetap.errors import CodetapError
 
 
@@ -46,10 +47,7 @@ class DaemonPaths:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> DaemonPaths:
         """Paths for the current user, from ``env`` (default ``os.environ``)."""
-        env = os.environ if env is None else env
-        base = env.get("XDG_RUNTIME_DIR")
-        runtime_dir = Path(base) / "codetap" if base else Path("/tmp") / f"codetap-{os.getuid()}"
-        return cls(runtime_dir)
+        return cls(runtime_dir_from_env(os.environ if env is None else env))
 
     def ensure(self) -> DaemonPaths:
         """Create ``runtime_dir`` (mode 0700) and check it is ours; RuntimeDirError if not."""

@@ -58,6 +58,23 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (task_id, hunk_id)
     ) WITHOUT ROWID;
     """,
+    # 1 -> 2: events as a rowid table. In a WITHOUT ROWID table a row over ~1 KB (with 4 KiB
+    # pages) spills into an overflow page of its own, so a 2 KB journal entry took ~5 KB
+    # on disk; a rowid table keeps rows up to ~4 KB inside its leaf pages.
+    """
+    CREATE TABLE events_v2 (
+        task_id INTEGER NOT NULL,
+        seq     INTEGER NOT NULL,
+        step    INTEGER NOT NULL,
+        ts      REAL NOT NULL,
+        kind    TEXT NOT NULL,
+        data    TEXT NOT NULL,
+        PRIMARY KEY (task_id, seq)
+    );
+    INSERT INTO events_v2 SELECT task_id, seq, step, ts, kind, data FROM events;
+    DROP TABLE events;
+    ALTER TABLE events_v2 RENAME TO events;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

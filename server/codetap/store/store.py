@@ -259,6 +259,7 @@ class Store:
         last = events[-1].seq if events else seq - 1
         cp_row = None if checkpoint is None else (
             task_id, last, step, checkpoint[0], _dumps(checkpoint[1]))
+        self._next_seq[task_id] = seq + len(events)  # reserved before awaiting: no reuse
         try:
             # One hop to the connection's thread for the whole transaction (not one per
             # statement): aiosqlite's ``_execute`` runs ``_write`` there, in order.
@@ -272,7 +273,6 @@ class Store:
                     "Free some space, then resume the task."
                 ) from None
             raise
-        self._next_seq[task_id] = seq + len(events)
         return events
 
     async def events(self, task_id: int, after_seq: int = 0) -> list[Event]:
