@@ -32,7 +32,7 @@ from codetap.store import Store
 HERE = Path(__file__).resolve().parent
 PEERS_PY = HERE / ".venvs" / "peers" / "bin" / "python"
 sys.path.insert(0, str(HERE))
-from checkpoint_peers import payload  # noqa: E402
+from checkpoint_peers import payload
 
 
 def _db_bytes(db: Path) -> int:

@@ -83,20 +83,26 @@ class Runtime:
 
     @classmethod
     async def open(
-        cls, config: Config, *, resume_interrupted: bool | None = None, recover: bool = True
+        cls, config: Config, *, resume_interrupted: bool | None = None, recover: bool = True,
+        listeners: Sequence[RuntimeListener] = (),
     ) -> Runtime:
         """Open the store; tasks that were active when the last process died become
-        ``interrupted`` and are resumed unless ``resume_interrupted`` (or config) says no.
-        ``recover=False`` (one-shot CLI runs next to a daemon) leaves other tasks alone."""
+        ``interrupted``, and every interrupted task (crash or orderly stop) is resumed
+        unless ``resume_interrupted`` (or config ``[daemon] resume_interrupted``) says no.
+        ``listeners`` are subscribed before recovery, so they see it. ``recover=False``
+        (one-shot CLI runs next to a daemon) leaves other tasks alone."""
         rt = cls(config, await Store.open(config.db_path))
+        for listener in listeners:
+            rt.subscribe(listener)
         if not recover:
             return rt
         active = [TaskState.QUEUED, TaskState.RUNNING, TaskState.WAITING]
         resume = config.resume_interrupted if resume_interrupted is None else resume_interrupted
         for task in await rt.store.list_tasks(states=active):
-            task = await rt._set_state(task.id, TaskState.INTERRUPTED,
-                                       reason="codetap stopped while the task was active")
-            if resume:
+            await rt._set_state(task.id, TaskState.INTERRUPTED,
+                                reason="codetap stopped while the task was active")
+        if resume:
+            for task in reversed(await rt.store.list_tasks(states=[TaskState.INTERRUPTED])):
                 await rt.resume(task.id)
         return rt
 
@@ -343,3 +349,22 @@ class Runtime:
         self._stop_as[task_id] = target
         run.cancel()
         await asyncio.wait({run}, timeout=5.0)
+
+    # -- suggestion decisions (the editor front's review state) --------------------
+
+    async def set_suggestion_status(
+        self, task_id: int, rows: Sequence[tuple[str, str, str, JSON]]
+    ) -> None:
+        """Record the user's decisions on suggestions of a task, so they outlive restarts.
+
+        ``rows``: ``(hunk_id, path, status, data)``; ``status`` is ``"rejected"`` or
+        ``"accepted"``, ``path`` repository-relative, ``data`` a small JSON object. A row
+        replaces the earlier row of the same hunk. TaskNotFound for an unknown task.
+        """
+        await self.store.get_task(task_id)
+        if rows:
+            await self.store.put_suggestions(task_id, list(rows))
+
+    async def suggestion_statuses(self, task_id: int) -> dict[str, str]:
+        """``{hunk_id: status}`` of every suggestion of the task the user decided on."""
+        return {hunk: status for hunk, _, status, _ in await self.store.suggestions(task_id)}

@@ -20,13 +20,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from codetap.daemon.paths import DaemonPaths
 from tests.e2e.durability import workload
 from tests.e2e.durability.daemon import (
-    kill9, request, start_daemon, stop_daemon, wait_file, wait_state,
+    kill9,
+    request,
+    start_daemon,
+    stop_daemon,
+    wait_file,
+    wait_state,
 )
 from tests.e2e.durability.journal import check_consistent, task_row
+
+from codetap.daemon.paths import DaemonPaths
 
 SEED = 20261120
 RANDOM_TRIALS = 8

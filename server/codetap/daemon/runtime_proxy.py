@@ -57,6 +57,7 @@ class RemoteRuntime:
         rt = cls(config)
         await rt._spawn()
         rt._reader = await Store.open(config.db_path)
+        await rt._sync_questions()
         return rt
 
     async def _spawn(self) -> None:
@@ -67,6 +68,9 @@ class RemoteRuntime:
         back.close()
         reader, self._writer = await asyncio.open_unix_connection(sock=front, limit=2**26)
         first = await read_frame(reader)
+        while first is not None and first[0] == "event":  # recovery news, sent before ready
+            self._dispatch(first[1], first[2])
+            first = await read_frame(reader)
         if first is None or first[0] != "ready":
             await self._proc.wait()
             if first is not None and first[0] == "failed":
@@ -99,14 +103,26 @@ class RemoteRuntime:
             return
         log.error("runtime worker exited (status %s); restarting", self._proc and self._proc.returncode)
         await asyncio.sleep(min(0.2 * 2 ** self._restarts, 5.0))
+        # The old worker's questions died with it; resumed tasks ask again.
+        self._questions.clear()
         try:
             await self._spawn()
+            await self._sync_questions()
         except CodetapError:
             log.exception("runtime worker restart failed")
 
+    async def _sync_questions(self) -> None:
+        """Mirror the questions the worker asked before it reported them (e.g. by tasks
+        resumed while it opened), and tell the listeners about the new ones."""
+        for info in await self.call("pending_questions"):
+            q = self._question(tuple(info))
+            known = self._questions.get(q.task_id)
+            if known is None or known.question_id != q.question_id:
+                self._dispatch("question", (q,))
+
     def _dispatch(self, method: str, args: tuple[Any, ...]) -> None:
         if method == "question":
-            q = _question(args)
+            q = args[0] if isinstance(args[0], Question) else self._question(args)
             self._questions[q.task_id] = q
             for listener in list(self._listeners):
                 listener.question(q)
@@ -134,10 +150,21 @@ class RemoteRuntime:
             return await self.call(name, *args, **kwargs)
         return forward
 
+    @property
+    def worker_pid(self) -> int | None:
+        """Process id of the current runtime worker (None before it started)."""
+        return self._proc.pid if self._proc is not None else None
+
     def subscribe(self, listener: RuntimeListener) -> Callable[[], None]:
         """Register ``listener`` (called on this loop); returns the unsubscribe function."""
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _question(self, info: tuple[Any, ...]) -> Question:
+        task_id, question_id, kind, question, options = info
+        # Worker-local ids restart at 1 with each worker: qualify them with its pid.
+        pid = self._proc.pid if self._proc is not None else 0
+        return Question(task_id, f"{pid}:{question_id}", kind, question, options)
 
     def pending_questions(self) -> list[Question]:
         """Questions the worker asked that are still unanswered (as last reported)."""
@@ -167,11 +194,6 @@ class RemoteRuntime:
                 self._proc.kill()
         if self._reader is not None:
             await self._reader.close()
-
-
-def _question(info: tuple[Any, ...]) -> Question:
-    task_id, question_id, kind, question, options = info
-    return Question(task_id, question_id, kind, question, options)
 
 
 def _rebuild(info: tuple[str, str, dict[str, Any]]) -> Exception:

@@ -93,12 +93,11 @@ async def serve(fd: int) -> None:
     sock = socket.socket(fileno=fd)
     reader, writer = await asyncio.open_unix_connection(sock=sock, limit=2**26)
     try:
-        runtime = await Runtime.open(Config.load())
+        runtime = await Runtime.open(Config.load(), listeners=[_Forward(writer)])
     except Exception as exc:  # noqa: BLE001 - reported to the front process, typed
         write_frame(writer, ("failed", _exc_info(exc)))
         await writer.drain()
         return
-    runtime.subscribe(_Forward(writer))
     write_frame(writer, ("ready",))
     calls: set[asyncio.Task[None]] = set()
     try:

@@ -16,6 +16,7 @@ from codetap.lsp.convert import find_repo_root, path_to_uri, uri_to_path
 from codetap.lsp.session import Session
 from codetap.protocol import methods
 
+FIX_SELECTION_INTENT = "Find and fix the bug in the selected code."
 REFACTOR_INTENT = (
     "Refactor the selected code for clarity and simplicity without changing its behaviour."
 )
@@ -71,7 +72,12 @@ def _start_action(title: str, kind: str, uri: str, rng: lsp.Range, intent: str) 
 
 
 def code_actions(session: Session, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
-    """Actions for the suggestions under the cursor/selection, then task starters."""
+    """Actions for the suggestions under the cursor/selection, then task starters.
+
+    Task starters (commands ``codetap.task.start`` with a ``scope`` of the range):
+    "codetap: fix this" on the first non-codetap diagnostic in the context (else on a
+    non-empty selection), "codetap: refactor selection..." on a non-empty selection.
+    """
     uri, rng = params.text_document.uri, params.range
     items = session.book.at(uri, rng)
     for d in params.context.diagnostics:
@@ -85,10 +91,13 @@ def code_actions(session: Session, params: lsp.CodeActionParams) -> list[lsp.Cod
     foreign = [d for d in params.context.diagnostics if d.source != SOURCE]
     if foreign:
         what = "; ".join(d.message for d in foreign)[:1000]
-        lines = f"{foreign[0].range.start.line + 1}"
         actions.append(_start_action(
             "codetap: fix this", lsp.CodeActionKind.QuickFix, uri, foreign[0].range,
-            f"Fix this problem at line {lines}: {what}",
+            f"Fix this problem at line {foreign[0].range.start.line + 1}: {what}",
+        ))
+    elif rng.start != rng.end:
+        actions.append(_start_action(
+            "codetap: fix this", lsp.CodeActionKind.QuickFix, uri, rng, FIX_SELECTION_INTENT,
         ))
     if rng.start != rng.end:
         actions.append(_start_action(

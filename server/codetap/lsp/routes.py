@@ -86,7 +86,9 @@ async def task_apply(s: Session, p: TaskApplyParams) -> BaseModel:
 
 
 async def answer(s: Session, p: AnswerParams) -> BaseModel:
-    return task_info(await s.runtime.answer(parse_task_id(p.id), p.answer))
+    task_id = parse_task_id(p.id)
+    await s.runtime.get_task(task_id)  # an unknown task is bad params, not "no question"
+    return task_info(await s.runtime.answer(task_id, p.answer))
 
 
 ROUTES: dict[str, tuple[type[BaseModel], Handler]] = {

@@ -22,10 +22,11 @@ from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 
 from codetap.errors import CodetapError
+from codetap.lsp.ask import prompt
 from codetap.lsp.convert import task_info, uri_to_path
 from codetap.lsp.suggest import SuggestionBook
 from codetap.protocol import methods
-from codetap.protocol.models import AskParams, AskResult, ClientOptions, TaskEventParams, dump
+from codetap.protocol.models import ClientOptions, TaskEventParams, dump
 from codetap.types import TaskState
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ class Session:
         self.progress: dict[int, str] = {}
         self.book = SuggestionBook(self)
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._asks: dict[str, tuple[asyncio.Task[Any], str]] = {}
 
     # -- lifecycle -------------------------------------------------------------------
     def on_initialize(self, params: lsp.InitializeParams) -> None:
@@ -81,14 +83,15 @@ class Session:
         for t in list(self._tasks):
             t.cancel()
 
-    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        """Run ``coro`` in the background, tied to this session's lifetime."""
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any] | None:
+        """Run ``coro`` in the background, tied to this session's lifetime (None: closed)."""
         if self.closed:
             coro.close()
-            return
+            return None
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._done)
+        return task
 
     def _done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
@@ -193,39 +196,34 @@ class Session:
     # -- questions -------------------------------------------------------------------
     def ask(self, q: Question) -> None:
         """Ask the user ``q`` (codetap/ask or window/showMessageRequest), answer the task."""
-        self.spawn(self._ask(q))
+        msg_id = f"codetap-ask-{q.question_id}-{uuid.uuid4().hex[:8]}"
+        task = self.spawn(self._ask(q, msg_id))
+        if task is not None:
+            self._asks[q.question_id] = (task, msg_id)
 
-    async def _ask(self, q: Question) -> None:
-        answered = False
+    def withdraw(self, question_id: str) -> None:
+        """Stop asking (answered elsewhere, or the task stopped waiting): cancel the prompt."""
+        entry = self._asks.pop(question_id, None)
+        if entry is None:
+            return
+        task, msg_id = entry
+        if not task.done():
+            task.cancel()
+            if not self.closed:
+                self.server.protocol.notify(lsp.CANCEL_REQUEST, lsp.CancelParams(id=msg_id))
+
+    async def _ask(self, q: Question, msg_id: str) -> None:
         try:
-            answer = await self._prompt(q)
-            if answer is not None:
-                await self.runtime.answer(q.task_id, answer)
-                answered = True
-        except asyncio.CancelledError:
-            self.hub.question_done(q, self, False)
-            raise
-        except (CodetapError, JsonRpcException, ValidationError, ConnectionError) as exc:
-            log.warning("asking task %s failed: %s", q.task_id, exc)
-        self.hub.question_done(q, self, answered)
-
-    async def _prompt(self, q: Question) -> str | None:
-        if self.options.ask:
-            params = AskParams(id=str(q.task_id),
-                               kind="approval" if q.kind == "approval" else "question", question=q.question,
-                               options=q.options)
-            raw = await self.server.protocol.send_request_async(methods.ASK, dump(params))
-            data = raw if isinstance(raw, dict) else getattr(raw, "__dict__", {})
-            return AskResult.model_validate(data).answer
-        options = q.options or (["yes", "no"] if q.kind == "approval" else [])
-        text = f"codetap task {q.task_id} asks: {q.question}"
-        if not options:
-            text += f" (answer with the codetap.answer command: [{{\"id\": \"{q.task_id}\", ...}}])"
-        item = await self.server.window_show_message_request_async(
-            lsp.ShowMessageRequestParams(
-                type=lsp.MessageType.Info,
-                message=text,
-                actions=[lsp.MessageActionItem(title=o) for o in options] or None,
-            )
-        )
-        return item.title if item is not None else None
+            answer = await prompt(self.server, q, self.options.ask, msg_id)
+        except (JsonRpcException, ConnectionError) as exc:
+            log.warning("client did not answer the question of task %s: %s", q.task_id, exc)
+            answer = None
+        self._asks.pop(q.question_id, None)
+        if answer is None:
+            log.info("question of task %s left pending (dismissed or invalid answer)", q.task_id)
+            return
+        try:
+            await self.runtime.answer(q.task_id, answer)
+        except CodetapError as exc:  # answered meanwhile by someone else
+            log.info("answer to task %s not taken: %s", q.task_id, exc)
+        self.hub.question_answered(q, self)

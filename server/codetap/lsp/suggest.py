@@ -19,6 +19,7 @@ from lsprotocol import types as lsp
 from codetap.delivery.edits import suggestions_params, to_diagnostic, workspace_edit
 from codetap.delivery.suggestions import Suggestion, file_suggestions
 from codetap.lsp.convert import path_to_uri
+from codetap.lsp.hub import ACCEPTED, REJECTED
 from codetap.protocol import methods
 from codetap.protocol.models import TaskApplyResult, dump
 from codetap.types import TaskState
@@ -77,7 +78,7 @@ class SuggestionBook:
         task = await hub.runtime.get_task(task_id)
         if task.state != TaskState.READY:
             return []
-        rejected = hub.rejected.get(task_id, set())
+        rejected = await hub.rejected(task_id)
         out: list[Suggestion] = []
         for change in await hub.file_changes(task):
             path = task.root / change.path
@@ -141,16 +142,19 @@ class SuggestionBook:
                 await self.refresh(tid)
 
     async def reject(self, task_id: int, hunk_ids: Sequence[str] | None) -> int:
-        """Reject hunks (all of the task if ``None``) for every session; returns how many."""
+        """Reject hunks (all of the task if ``None``) for every session, durably.
+
+        Returns how many shown suggestions were withdrawn (unknown ids count nothing).
+        """
         current = self.by_task.get(task_id) or await self.compute(task_id)
-        ids = {s.hunk_id for s in current} if hunk_ids is None else set(hunk_ids)
-        self.session.hub.rejected.setdefault(task_id, set()).update(ids)
+        chosen = [s for s in current if hunk_ids is None or s.hunk_id in hunk_ids]
+        await self.session.hub.decide(task_id, chosen, REJECTED)
         for s in self.session.hub.sessions:
             if s.book.has(task_id):
                 s.spawn(s.book.refresh(task_id))
         if not self.session.initialized:
             await self.refresh(task_id)
-        return len(ids)
+        return len(chosen)
 
     async def apply(self, task_id: int, hunk_ids: Sequence[str] | None) -> TaskApplyResult:
         """Apply clean hunks (all if ``None``) with workspace/applyEdit; never clobber.
@@ -174,6 +178,7 @@ class SuggestionBook:
             )
             if result.applied:
                 applied = len(clean)
+                await self.session.hub.decide(task_id, clean, ACCEPTED)
                 left = [s for s in items if s not in clean]
                 self._set(task_id, left)
                 if not left:

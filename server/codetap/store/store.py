@@ -263,7 +263,7 @@ class Store:
         try:
             # One hop to the connection's thread for the whole transaction (not one per
             # statement): aiosqlite's ``_execute`` runs ``_write`` there, in order.
-            await self._conn._execute(_write, self._conn._conn, rows, cp_row)  # noqa: SLF001
+            await self._conn._execute(_write, self._conn._conn, rows, cp_row)
         except BaseException as exc:
             self._next_seq.pop(task_id, None)
             if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc):

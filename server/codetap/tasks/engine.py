@@ -153,14 +153,20 @@ async def run_task(deps: TaskDeps, task: TaskRow) -> TaskRow:
         state.messages.append(_user(content))
         await journal.record(0, [("user", {"content": content})])
     task = await deps.set_state(task.id, TaskState.RUNNING)
+    assert task.worktree is not None
     journal.task = task
     ctx = ToolContext(workspace=task.worktree.resolve(), reads=state.reads, todo=state.todo,
                       bash_timeout_s=deps.bash_timeout_s, services=dict(deps.services))
     tools = {t.name: t for t in make_tools(n for n in deps.role.tools if _available(n))}
-    repo_map = await deps.repo_map(task.root, task.intent) if deps.repo_map else ""
-    agent = Agent(deps.role, deps.provider, tools, ctx, journal,  state,
-                  system_prompt(deps.role.system_prompt, task.worktree, repo_map))
+    # The repo map is only needed for the next model call: build it while an interrupted
+    # step is completed, so a resumed task makes progress at once.
+    repo_map = asyncio.ensure_future(
+        deps.repo_map(task.root, task.intent) if deps.repo_map else _empty())
+    agent = Agent(deps.role, deps.provider, tools, ctx, journal, state, "")
     try:
+        if state.pending or state.needs_checkpoint:
+            await agent.finish_pending()
+        agent.system = system_prompt(deps.role.system_prompt, task.worktree, await repo_map)
         summary = await agent.run()
     except Submitted as done:
         summary = done.summary
@@ -172,8 +178,14 @@ async def run_task(deps: TaskDeps, task: TaskRow) -> TaskRow:
         return await deps.set_state(task.id, TaskState.FAILED, error=f"model error: {exc}")
     except WorkspaceError as exc:
         return await deps.set_state(task.id, TaskState.FAILED, error=str(exc))
+    finally:
+        repo_map.cancel()
     tip = await git.head(task.worktree)
     return await deps.set_state(task.id, TaskState.READY, summary=summary, tip_commit=tip)
+
+
+async def _empty() -> str:
+    return ""
 
 
 def _scope_for_model(task: TaskRow) -> JSON | None:

@@ -16,13 +16,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from codetap.daemon.paths import DaemonPaths
 from tests.e2e.durability import workload
 from tests.e2e.durability.daemon import (
-    kill9, request, start_daemon, stop_daemon, wait_file, wait_state,
+    kill9,
+    request,
+    start_daemon,
+    stop_daemon,
+    wait_file,
+    wait_state,
 )
 from tests.e2e.durability.journal import check_consistent, read_journal, task_row
+
+from codetap.daemon.paths import DaemonPaths
 
 
 @dataclass

@@ -68,15 +68,16 @@ async def test_proxy_runs_tasks_relays_events_and_typed_errors(xdg: Path, tmp_pa
 
 async def test_a_dead_worker_is_restarted(xdg: Path, tmp_path: Path) -> None:
     configure(xdg, fix_session(tmp_path / "s.jsonl"))
-    before = worker_pids()
     rt = await RemoteRuntime.start(Config.load())
     try:
-        (pid,) = worker_pids() - before
+        pid = rt.worker_pid
+        assert pid is not None and pid in worker_pids()
         os.kill(pid, signal.SIGKILL)
         for _ in range(100):
-            if worker_pids() - before - {pid}:
+            if rt.worker_pid not in (None, pid):
                 break
             await asyncio.sleep(0.05)
+        assert rt.worker_pid != pid
         for _ in range(50):
             try:
                 await rt.call("pending_questions")

@@ -58,8 +58,8 @@ async def _limit(store: Store, disk: SmallDisk) -> Path | None:
     """Leave little room: fill the tmpfs, or cap the page count."""
     if disk.mounted:
         return disk.fill(leave=48 * 1024)
-    pages = (await (await store._conn.execute("PRAGMA page_count")).fetchone())[0]  # noqa: SLF001
-    await store._conn.execute(f"PRAGMA max_page_count = {pages + 4}")  # noqa: SLF001
+    pages = (await (await store._conn.execute("PRAGMA page_count")).fetchone())[0]
+    await store._conn.execute(f"PRAGMA max_page_count = {pages + 4}")
     return None
 
 

@@ -1,0 +1,44 @@
+"""The hub's suggestion decisions persist through the Runtime (real SQLite)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lsprotocol import types as lsp
+
+from codetap.config import Config
+from codetap.delivery.suggestions import Suggestion
+from codetap.errors import TaskNotFound
+from codetap.lsp.hub import ACCEPTED, REJECTED, Hub
+from codetap.runtime import Runtime
+
+
+def hunk(task_id: int, hunk_id: str) -> Suggestion:
+    r = lsp.Range(start=lsp.Position(1, 0), end=lsp.Position(2, 0))
+    return Suggestion(hunk_id, task_id, "file:///r/a.py", "a.py", None, r, "old\n", "new\n")
+
+
+async def test_decisions_survive_a_new_runtime(xdg: Path, tmp_path: Path) -> None:
+    rt = await Runtime.open(Config.load())
+    try:
+        task = await rt.store.create_task(intent="i", root=tmp_path, scope=None, model="m",
+                                          workflow="default")
+        hub = Hub(rt)
+        assert await hub.rejected(task.id) == set()
+        await hub.decide(task.id, [hunk(task.id, "h1"), hunk(task.id, "h2")], REJECTED)
+        await hub.decide(task.id, [hunk(task.id, "h2")], ACCEPTED)  # the later decision wins
+        assert await hub.rejected(task.id) == {"h1"}
+        with pytest.raises(TaskNotFound):
+            await hub.decide(999, [hunk(999, "x")], REJECTED)
+        hub.close()
+    finally:
+        await rt.close()
+    rt = await Runtime.open(Config.load())
+    try:
+        assert await rt.suggestion_statuses(task.id) == {"h1": REJECTED, "h2": ACCEPTED}
+        assert await Hub(rt).rejected(task.id) == {"h1"}
+        rows = await rt.store.suggestions(task.id)
+        assert rows[0] == ("h1", "a.py", REJECTED, {"uri": "file:///r/a.py", "new_text": "new\n"})
+    finally:
+        await rt.close()
