@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import subprocess
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,3 +41,24 @@ def make_repo(path: Path, files: dict[str, str]) -> Path:
     git(path, "add", "-A")
     git(path, "commit", "-q", "-m", "init")
     return path
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_database_connections() -> Iterator[None]:
+    """Fail a test that leaves an aiosqlite connection open: its thread is not a daemon
+    thread, so one leak makes the whole pytest process hang at exit."""
+    import aiosqlite
+
+    def open_connections() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if isinstance(t, aiosqlite.Connection)}
+
+    before = open_connections()
+    yield
+    leaked = open_connections() - before
+    for _ in range(20):
+        if not any(t.is_alive() for t in leaked):
+            return
+        time.sleep(0.05)
+    for conn in leaked:
+        conn._stop_running()  # private, but the only way to end the thread from here
+    pytest.fail(f"test left {len(leaked)} aiosqlite connection(s) open")

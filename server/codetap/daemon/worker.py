@@ -34,7 +34,7 @@ from codetap.types import JSON
 
 log = logging.getLogger(__name__)
 _HEADER = struct.Struct("!I")
-WORKER_NICENESS = 5
+WORKER_NICENESS = 10
 _PR_SET_PDEATHSIG = 1
 
 

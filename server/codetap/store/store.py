@@ -136,6 +136,9 @@ class Store:
                 f"database {path} is unreadable ({exc}); it was left untouched. "
                 "Move it aside to start with an empty one."
             ) from None
+        except BaseException:
+            await conn.close()
+            raise
         return store
 
     async def _setup(self) -> None:
@@ -263,7 +266,8 @@ class Store:
         try:
             # One hop to the connection's thread for the whole transaction (not one per
             # statement): aiosqlite's ``_execute`` runs ``_write`` there, in order.
-            await self._conn._execute(_write, self._conn._conn, rows, cp_row)
+            await self._conn._execute(  # type: ignore[no-untyped-call]
+                _write, self._conn._conn, rows, cp_row)
         except BaseException as exc:
             self._next_seq.pop(task_id, None)
             if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc):

@@ -62,7 +62,7 @@ def env(tmp_path: Path, xdg: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     """Run the real ``codetap`` CLI (it routes control commands to the daemon)."""
     return subprocess.run([sys.executable, "-m", "codetap", *args], capture_output=True,
-                          text=True, timeout=60, env=dict(os.environ))
+                          text=True, timeout=60, env=dict(os.environ), check=False)
 
 
 def _alive(pid: int) -> bool:
