@@ -45,7 +45,8 @@ def default_services(config: Any) -> dict[str, Any]:
     cheap) and where the symbol index keeps its cache."""
     services: dict[str, Any] = {"index_cache_dir": config.cache_dir / "index"}
     try:
-        from codetap.pool import LspPool, default_specs, merge_specs
+        from codetap.pool.pool import LspPool
+        from codetap.pool.specs import default_specs, merge_specs
     except ImportError:
         return services
     services["pool"] = LspPool(merge_specs(default_specs(), config.lsp))

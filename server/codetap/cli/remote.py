@@ -7,7 +7,6 @@ import socket
 from typing import Any
 
 
-
 def daemon_request(method: str, params: dict[str, Any], timeout: float = 10.0) -> dict[str, Any] | None:
     """Send one LSP request to the daemon; its result, or None when no daemon is running.
 

@@ -18,14 +18,16 @@ import socket
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from codetap.config import Config
-from codetap.daemon.worker import read_frame, write_frame
+from codetap.daemon.frames import read_frame, write_frame
 from codetap.errors import CodetapError
-from codetap.runtime import Question, RuntimeListener, TaskRecord
 from codetap.store import Store
 from codetap.types import TaskState
+
+if TYPE_CHECKING:
+    from codetap.runtime import Question, RuntimeListener, TaskRecord
 
 log = logging.getLogger(__name__)
 RESTART_LIMIT = 5
@@ -46,6 +48,7 @@ class RemoteRuntime:
         self._ids = itertools.count(1)
         self._reader: Store | None = None
         self._proc: asyncio.subprocess.Process | None = None
+        self._front_sock: socket.socket | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._pump: asyncio.Task[None] | None = None
         self._closing = False
@@ -55,18 +58,33 @@ class RemoteRuntime:
     async def start(cls, config: Config) -> RemoteRuntime:
         """Start the worker and wait until its Runtime is open (its errors propagate)."""
         rt = cls(config)
-        await rt._spawn()
-        rt._reader = await Store.open(config.db_path)
-        await rt._sync_questions()
+        await rt.launch()
+        await rt.ready()
         return rt
 
-    async def _spawn(self) -> None:
+    async def launch(self) -> None:
+        """Start the worker process without waiting for it (then call :meth:`ready`)."""
         front, back = socket.socketpair()
         self._proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "codetap.daemon.worker", str(back.fileno()),
             pass_fds=(back.fileno(),), stdin=asyncio.subprocess.DEVNULL)
         back.close()
-        reader, self._writer = await asyncio.open_unix_connection(sock=front, limit=2**26)
+        self._front_sock = front
+
+    async def ready(self) -> None:
+        """Wait until the launched worker's Runtime is open; its start errors propagate."""
+        await self._handshake()
+        self._reader = await Store.open(self.config.db_path)
+        await self._sync_questions()
+
+    async def _spawn(self) -> None:
+        await self.launch()
+        await self._handshake()
+
+    async def _handshake(self) -> None:
+        assert self._proc is not None and self._front_sock is not None
+        reader, self._writer = await asyncio.open_unix_connection(sock=self._front_sock,
+                                                                  limit=2**26)
         first = await read_frame(reader)
         while first is not None and first[0] == "event":  # recovery news, sent before ready
             self._dispatch(first[1], first[2])
@@ -122,6 +140,7 @@ class RemoteRuntime:
 
     def _dispatch(self, method: str, args: tuple[Any, ...]) -> None:
         if method == "question":
+            from codetap.runtime import Question
             q = args[0] if isinstance(args[0], Question) else self._question(args)
             self._questions[q.task_id] = q
             for listener in list(self._listeners):
@@ -161,6 +180,7 @@ class RemoteRuntime:
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
     def _question(self, info: tuple[Any, ...]) -> Question:
+        from codetap.runtime import Question
         task_id, question_id, kind, question, options = info
         # Worker-local ids restart at 1 with each worker: qualify them with its pid.
         pid = self._proc.pid if self._proc is not None else 0

@@ -21,8 +21,6 @@ from typing import IO, Any
 from codetap.config import Config
 from codetap.daemon.paths import DaemonPaths
 from codetap.errors import CodetapError
-from codetap.lsp.hub import Hub
-from codetap.lsp.server import serve_stream
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +89,7 @@ class Daemon:
         if task is not None:
             self._connections.add(task)
         self._writers.add(writer)
+        from codetap.lsp.server import serve_stream
         try:
             await serve_stream(self.hub, reader, writer)
         except Exception:
@@ -110,7 +109,13 @@ class Daemon:
             with suppress(FileNotFoundError):
                 self.paths.socket.unlink()
             self.paths.pid.write_text(f"{os.getpid()}\n")
-            runtime = await RemoteRuntime.start(self.config)
+            runtime = RemoteRuntime(self.config)
+            await runtime.launch()
+            # The LSP stack takes ~1 s to import: do it while the worker opens the Runtime
+            # and resumes interrupted tasks.
+            from codetap.lsp.hub import Hub
+            from codetap.lsp.server import serve_stream  # noqa: F401 - warm the import
+            await runtime.ready()
             self.hub = Hub(runtime)  # type: ignore[arg-type]
             old_umask = os.umask(0o177)
             try:

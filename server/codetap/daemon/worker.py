@@ -21,36 +21,19 @@ import ctypes
 import ctypes.util
 import logging
 import os
-import pickle
 import signal
 import socket
-import struct
 import sys
 from typing import Any
 
 from codetap.config import Config
+from codetap.daemon.frames import read_frame, write_frame
 from codetap.runtime import Question, Runtime, TaskRecord
 from codetap.types import JSON
 
 log = logging.getLogger(__name__)
-_HEADER = struct.Struct("!I")
 WORKER_NICENESS = 10
 _PR_SET_PDEATHSIG = 1
-
-
-async def read_frame(reader: asyncio.StreamReader) -> Any:
-    """The next unpickled frame, or None at end of stream."""
-    try:
-        header = await reader.readexactly(_HEADER.size)
-        return pickle.loads(await reader.readexactly(_HEADER.unpack(header)[0]))
-    except asyncio.IncompleteReadError:
-        return None
-
-
-def write_frame(writer: asyncio.StreamWriter, frame: Any) -> None:
-    """Queue one pickled frame on ``writer``."""
-    body = pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL)
-    writer.write(_HEADER.pack(len(body)) + body)
 
 
 class _Forward:

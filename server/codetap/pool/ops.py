@@ -20,18 +20,9 @@ from urllib.parse import unquote, urlparse
 from lsprotocol import types as lsp
 
 from codetap.pool.client import LspClient, OpenDocument
+from codetap.pool.operations import OPERATIONS
 from codetap.pool.pool import LspPool
 from codetap.pool.positions import from_lsp_position, split_lines, to_lsp_position
-
-OPERATIONS = (
-    "definition",
-    "references",
-    "hover",
-    "incoming_calls",
-    "outgoing_calls",
-    "document_symbols",
-    "diagnostics",
-)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,11 +16,13 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
-from codetap.pool.client import LspClient, OpenDocument
 from codetap.pool.errors import ServerCrashed, ServerUnavailable
 from codetap.pool.specs import ServerSpec, spec_for
+
+if TYPE_CHECKING:
+    from codetap.pool.client import LspClient, OpenDocument
 
 log = logging.getLogger(__name__)
 
@@ -212,6 +214,7 @@ class LspPool:
                 )
             if crashes:
                 await asyncio.sleep(min(0.25 * 2 ** (len(crashes) - 1), 10.0))
+            from codetap.pool.client import LspClient
             client = LspClient(spec, root, argv)
             try:
                 await client.start(self.start_timeout_s)

@@ -12,17 +12,20 @@ and says so.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from codetap.errors import ToolError
 from codetap.index import SymbolIndex, definitions_at, references_at
-from codetap.pool import OPERATIONS, Answer, LspError, LspPool, ServerUnavailable, Spot
-from codetap.pool.ops import run_operation
+from codetap.pool.errors import LspError, ServerUnavailable
+from codetap.pool.operations import OPERATIONS
 from codetap.tools.base import Tool, ToolContext
 from codetap.tools.paths import resolve_in_workspace
 from codetap.tools.registry import register_tool
 from codetap.tools.text import cut_line
 from codetap.types import JSON, ToolResult
+
+if TYPE_CHECKING:
+    from codetap.pool.ops import Answer, Spot
 
 MAX_RESULTS = 50
 MAX_LINE_CHARS = 160
@@ -63,6 +66,8 @@ class LspTool(Tool):
         line, character = int(args.get("line", 1)), int(args.get("character", 1))
         pool = ctx.services.get("pool")
         try:
+            from codetap.pool.ops import run_operation
+            from codetap.pool.pool import LspPool
             if not isinstance(pool, LspPool):
                 raise ServerUnavailable("no language server pool is running in this runtime")
             answer = await run_operation(pool, ctx.workspace, path, operation, line, character)
