@@ -9,12 +9,13 @@ for), so a turn is never counted twice.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from codetap.store.store import decode_data
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ def read_journal(db: Path, task_id: int) -> list[Entry]:
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
         rows = conn.execute("SELECT seq, step, kind, data FROM events WHERE task_id = ? "
                             "ORDER BY seq", (task_id,)).fetchall()
-    return [Entry(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+    return [Entry(r[0], r[1], r[2], decode_data(r[3])) for r in rows]
 
 
 def task_row(db: Path, task_id: int) -> dict[str, Any]:

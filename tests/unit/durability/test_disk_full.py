@@ -59,7 +59,7 @@ async def _limit(store: Store, disk: SmallDisk) -> Path | None:
     if disk.mounted:
         return disk.fill(leave=48 * 1024)
     pages = (await (await store._conn.execute("PRAGMA page_count")).fetchone())[0]
-    await store._conn.execute(f"PRAGMA max_page_count = {pages + 4}")
+    store._w.execute(f"PRAGMA max_page_count = {pages + 4}")
     return None
 
 
@@ -69,7 +69,7 @@ async def test_store_disk_full_keeps_previous_checkpoint(small_disk: SmallDisk) 
                                    workflow="default")
     await store.append(task.id, 1, [("model_turn", {"n": 1})], ("c1", {"step": 1}))
     filler = await _limit(store, small_disk)
-    big = {"content": "x" * 400_000}
+    big = {"content": os.urandom(300_000).hex()}  # incompressible: entries are zlib-packed
     with pytest.raises(StoreError, match="disk full.*previous checkpoint is intact"):
         await store.append(task.id, 2, [("tool_intent", big)], ("c2", {"step": 2}))
     cp = await store.latest_checkpoint(task.id)
@@ -91,10 +91,11 @@ async def test_task_stops_cleanly_on_disk_full_and_resumes(
         pytest.skip("needs root to mount a tmpfs")
     repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
     session = tmp_path / "s.jsonl"
+    content = os.urandom(200_000).hex()  # incompressible enough: entries are zlib-packed
     turns = [
         {"tool_calls": [{"name": "read", "arguments": {"path": "a.txt"}}]},
         {"tool_calls": [{"name": "write", "arguments": {"path": "big.txt",
-                                                         "content": "y" * 300_000}}]},
+                                                         "content": content}}]},
         {"tool_calls": [{"name": "finish", "arguments": {"summary": "done"}}]},
     ]
     session.write_text("".join(json.dumps(t) + "\n" for t in turns))
@@ -112,6 +113,6 @@ async def test_task_stops_cleanly_on_disk_full_and_resumes(
         filler.unlink()
         task = await rt.wait((await rt.resume(task.id)).id)
         assert task.state is TaskState.READY, task.error
-        assert "y" * 1000 in await rt.diff(task.id)
+        assert content[:1000] in await rt.diff(task.id)
     finally:
         await rt.close()
