@@ -111,7 +111,7 @@ def main() -> None:
     size = os.path.getsize(tmp / "c0" / "codetap.db") if False else db_bytes(tmp / "c0" / "codetap.db")
     payload = payload_bytes(args.steps)
     print(f"{args.steps} steps x {args.repeat} runs, per-step write (2 transactions):")
-    print(f"  codetap Store (aiosqlite): {pct(ours)}   (target p50 <= 0.25, p99 <= 1)")
+    print(f"  codetap Store:             {pct(ours)}   (target p50 <= 0.25, p99 <= 1)")
     print(f"  plain sqlite3, same rows:  {pct(floor)}   (floor: no event loop, no thread hop)")
     print(f"  database {size} B / payload {payload} B = {size / payload:.2f}  (target <= 1.5)")
 

@@ -22,5 +22,10 @@ async def read_frame(reader: asyncio.StreamReader) -> Any:
 
 def write_frame(writer: asyncio.StreamWriter, frame: Any) -> None:
     """Queue one pickled frame on ``writer``."""
+    writer.write(frame_bytes(frame))
+
+
+def frame_bytes(frame: Any) -> bytes:
+    """One frame as bytes (header + pickle)."""
     body = pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL)
-    writer.write(_HEADER.pack(len(body)) + body)
+    return _HEADER.pack(len(body)) + body

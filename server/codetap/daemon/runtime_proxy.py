@@ -15,13 +15,14 @@ import importlib
 import itertools
 import logging
 import socket
-import sys
+import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from codetap.config import Config
-from codetap.daemon.frames import read_frame, write_frame
+from codetap.daemon import prelaunch
+from codetap.daemon.frames import frame_bytes, read_frame, write_frame
 from codetap.errors import CodetapError
 from codetap.store import Store
 from codetap.types import TaskState
@@ -47,7 +48,7 @@ class RemoteRuntime:
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._ids = itertools.count(1)
         self._reader: Store | None = None
-        self._proc: asyncio.subprocess.Process | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
         self._front_sock: socket.socket | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._pump: asyncio.Task[None] | None = None
@@ -64,12 +65,8 @@ class RemoteRuntime:
 
     async def launch(self) -> None:
         """Start the worker process without waiting for it (then call :meth:`ready`)."""
-        front, back = socket.socketpair()
-        self._proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "codetap.daemon.worker", str(back.fileno()),
-            pass_fds=(back.fileno(),), stdin=asyncio.subprocess.DEVNULL)
-        back.close()
-        self._front_sock = front
+        self._proc, self._front_sock = prelaunch.take() or prelaunch.spawn_worker()
+        self._front_sock.sendall(frame_bytes(("go",)))
 
     async def ready(self) -> None:
         """Wait until the launched worker's Runtime is open; its start errors propagate."""
@@ -90,7 +87,7 @@ class RemoteRuntime:
             self._dispatch(first[1], first[2])
             first = await read_frame(reader)
         if first is None or first[0] != "ready":
-            await self._proc.wait()
+            await asyncio.to_thread(self._proc.wait)
             if first is not None and first[0] == "failed":
                 raise _rebuild(first[1])
             raise CodetapError(f"the runtime worker exited at start (status {self._proc.returncode})")
@@ -119,7 +116,7 @@ class RemoteRuntime:
         if self._restarts > RESTART_LIMIT:
             log.error("runtime worker died %d times; not restarting", self._restarts)
             return
-        log.error("runtime worker exited (status %s); restarting", self._proc and self._proc.returncode)
+        log.error("runtime worker exited (status %s); restarting", self._proc and self._proc.poll())
         await asyncio.sleep(min(0.2 * 2 ** self._restarts, 5.0))
         # The old worker's questions died with it; resumed tasks ask again.
         self._questions.clear()
@@ -207,10 +204,10 @@ class RemoteRuntime:
             await self._writer.drain()
         if self._pump is not None:
             await asyncio.wait({self._pump}, timeout=30)
-        if self._proc is not None and self._proc.returncode is None:
+        if self._proc is not None and self._proc.poll() is None:
             try:
-                await asyncio.wait_for(self._proc.wait(), 10)
-            except TimeoutError:
+                await asyncio.to_thread(self._proc.wait, 10)
+            except subprocess.TimeoutExpired:
                 self._proc.kill()
         if self._reader is not None:
             await self._reader.close()

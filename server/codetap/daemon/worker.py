@@ -75,6 +75,8 @@ async def serve(fd: int) -> None:
     """Open the Runtime and serve the front process on socket ``fd`` until it closes."""
     sock = socket.socket(fileno=fd)
     reader, writer = await asyncio.open_unix_connection(sock=sock, limit=2**26)
+    if await read_frame(reader) != ("go",):
+        return  # the front did not get the daemon lock: another daemon owns the database
     try:
         runtime = await Runtime.open(Config.load(), listeners=[_Forward(writer)])
     except Exception as exc:  # noqa: BLE001 - reported to the front process, typed

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import httpx
+from typing import TYPE_CHECKING
 
 from codetap.errors import ConfigError
-from codetap.models.anthropic import AnthropicProvider
 from codetap.models.base import ModelConfig, ModelProvider
-from codetap.models.openai import OpenAIProvider
-from codetap.models.replay import ReplayProvider
-from codetap.models.retry import Backoff
+
+if TYPE_CHECKING:
+    import httpx
+
+    from codetap.models.retry import Backoff
 
 PROVIDERS = ("openai", "anthropic", "replay")
 
@@ -27,7 +28,10 @@ def make_provider(
     by ``replay``. Raises ConfigError for an unknown provider, an HTTP provider without
     ``model``, or an unusable replay file. Call ``aclose()`` when done.
     """
+    # Providers are imported on demand: httpx costs ~0.1 s at start-up, which an offline
+    # replay run (and a daemon resuming its tasks) need not pay.
     if config.provider == "replay":
+        from codetap.models.replay import ReplayProvider
         return ReplayProvider(config)
     if config.provider not in PROVIDERS:
         raise ConfigError(
@@ -41,5 +45,8 @@ def make_provider(
             f"model {config.name!r}: base_url must start with http:// or https://, "
             f"got {config.base_url!r}"
         )
-    cls = OpenAIProvider if config.provider == "openai" else AnthropicProvider
-    return cls(config, transport=transport, backoff=backoff)
+    if config.provider == "openai":
+        from codetap.models.openai import OpenAIProvider
+        return OpenAIProvider(config, transport=transport, backoff=backoff)
+    from codetap.models.anthropic import AnthropicProvider
+    return AnthropicProvider(config, transport=transport, backoff=backoff)

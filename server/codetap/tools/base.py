@@ -9,6 +9,7 @@ into error results by :func:`run_tool`; a tool never crashes the task.
 from __future__ import annotations
 
 import abc
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -76,12 +77,18 @@ class Tool(abc.ABC):
 
 
 def validate_arguments(tool: Tool, args: JSON) -> None:
-    """Check ``args`` against ``tool.parameters``; raise ToolError naming the bad field."""
-    try:
-        jsonschema.validate(args, tool.parameters)
-    except jsonschema.ValidationError as exc:
-        where = "/".join(str(p) for p in exc.absolute_path) or "arguments"
-        raise ToolError(f"invalid arguments for {tool.name}: {where}: {exc.message}") from None
+    """Check ``args`` against ``tool.parameters`` (JSON Schema draft 2020-12); raise
+    ToolError naming the bad field."""
+    error = jsonschema.exceptions.best_match(_validator(type(tool)).iter_errors(args))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "arguments"
+        raise ToolError(f"invalid arguments for {tool.name}: {where}: {error.message}")
+
+
+@functools.cache
+def _validator(cls: type[Tool]) -> jsonschema.Draft202012Validator:
+    # Built once per tool class: jsonschema.validate() would re-check the schema each call.
+    return jsonschema.Draft202012Validator(cls.parameters)
 
 
 async def run_tool(tool: Tool, args: JSON, ctx: ToolContext) -> ToolResult:
