@@ -20,6 +20,7 @@ Nothing here changes text; :func:`apply_hunks` does, for callers and tests.
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -105,9 +106,18 @@ def _map(ops: Sequence[Opcode], pos: int, *, start: bool) -> int:
 def merge_hunks(base: str, tip: str, current: str) -> list[MergeHunk]:
     """Hunks that bring ``current`` to include the ``base -> tip`` change; see module doc.
 
+    Results are memoised on the three texts (a few hundred entries): suggestions of every
+    ready task are recomputed whenever a file with suggestions changes or is reopened, and
+    most of those recomputations see texts already merged.
+
     Returns hunks ordered by position in ``current``; clean and conflict hunks never
     overlap each other.
     """
+    return list(_merge_hunks(base, tip, current))
+
+
+@functools.lru_cache(maxsize=512)
+def _merge_hunks(base: str, tip: str, current: str) -> list[MergeHunk]:
     b, t, c = split_lines(base), split_lines(tip), split_lines(current)
     task = _changes(b, t)
     if not task:

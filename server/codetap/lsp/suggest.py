@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 APPLY_ATTEMPTS = 3
 DEBOUNCE_S = 0.05
+PUBLISH_DELAY_S = 0.02
 
 
 def _read(path: str) -> str | None:
@@ -47,6 +48,8 @@ class SuggestionBook:
         self.session = session
         self.by_task: dict[int, list[Suggestion]] = {}
         self._dirty: set[str] = set()
+        self._unpublished: set[str] = set()
+        self._flush: asyncio.TimerHandle | None = None
         self._pending: asyncio.Task[None] | None = None
 
     def has(self, task_id: int) -> bool:
@@ -114,7 +117,16 @@ class SuggestionBook:
             return
         # Structured hunks first: a client that reacts to the diagnostics has them already.
         self.session.notify(methods.SUGGESTIONS, dump(suggestions_params(task_id, items)))
-        for uri in {s.uri for s in old} | {s.uri for s in items}:
+        self._unpublished |= {s.uri for s in old} | {s.uri for s in items}
+        if self._flush is None:
+            # Diagnostics carry every task's hunks of a file: when many tasks change at
+            # once, publish each file once per burst instead of once per task.
+            self._flush = asyncio.get_running_loop().call_later(PUBLISH_DELAY_S, self._publish_all)
+
+    def _publish_all(self) -> None:
+        self._flush = None
+        uris, self._unpublished = self._unpublished, set()
+        for uri in sorted(uris):
             self._publish(uri)
 
     def _publish(self, uri: str) -> None:
