@@ -96,6 +96,10 @@ class Runtime:
             rt.subscribe(listener)
         if not recover:
             return rt
+        groups = rt.services.get("process_groups")
+        if groups is not None:
+            for pgid in groups.kill_leftovers():
+                log.warning("killed process group %d left by a runtime that died", pgid)
         active = [TaskState.QUEUED, TaskState.RUNNING, TaskState.WAITING]
         resume = config.resume_interrupted if resume_interrupted is None else resume_interrupted
         for task in await rt.store.list_tasks(states=active):

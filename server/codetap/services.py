@@ -43,7 +43,9 @@ def repo_map_for(runtime: Any) -> Callable[[Path, str], Awaitable[str]] | None:
 def default_services(config: Any) -> dict[str, Any]:
     """Services every task gets: the LSP client pool (servers start lazily, so this is
     cheap) and where the symbol index keeps its cache."""
-    services: dict[str, Any] = {"index_cache_dir": config.cache_dir / "index"}
+    from codetap.tools.procgroups import ProcessGroups
+    services: dict[str, Any] = {"index_cache_dir": config.cache_dir / "index",
+                                "process_groups": ProcessGroups(config.runtime_dir / "pgroups")}
     try:
         from codetap.pool.pool import LspPool
         from codetap.pool.specs import default_specs, merge_specs

@@ -103,6 +103,9 @@ class BashTool(Tool):
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,
         )
+        groups = ctx.services.get("process_groups")
+        if groups is not None:
+            groups.add(proc.pid)
         buf = OutputBuffer(ctx.output_cap_bytes)
         reader = asyncio.ensure_future(_pump(proc, buf))
         timed_out = orphans_killed = False
@@ -124,6 +127,9 @@ class BashTool(Tool):
             _killpg(proc.pid, signal.SIGKILL)
             reader.cancel()
             raise
+        finally:
+            if groups is not None:
+                groups.discard(proc.pid)
         return _result(buf, proc.returncode, timed_out, orphans_killed, timeout)
 
 

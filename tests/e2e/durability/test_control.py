@@ -180,3 +180,27 @@ def test_manual_resume_leaves_interrupted_tasks_until_asked(env: Env) -> None:
     row = wait_state(env.db, tid, {"ready", "failed"}, alive=env.paths)
     assert row["state"] == "ready", row["error"]
     check_consistent(env.db, tid)
+
+
+def test_bash_group_orphaned_by_kill9_is_killed_at_restart(env: Env) -> None:
+    pidfile = env.base / "bash.pid"
+    env.session([{"tool_calls": [{"name": "bash", "arguments": {
+        "command": f"sleep 60 & echo $$ > {pidfile}; sleep 60", "timeout_s": 300}}]},
+        {"tool_calls": [{"name": "finish", "arguments": {"summary": "resumed"}}]}])
+    pid = start_daemon(env.paths)
+    tid = env.start()
+    wait_file(pidfile)
+    time.sleep(0.2)
+    pgid = int(pidfile.read_text())
+    assert len(_group(pgid)) >= 2, "bash and its sleeps should be running"
+    kill9(env.paths, pid)
+    assert len(_group(pgid)) >= 2, "the crash left the bash group running (as it would)"
+    start_daemon(env.paths)
+    deadline = time.monotonic() + 10
+    while _group(pgid):
+        assert time.monotonic() < deadline, f"orphaned group {pgid} still alive: {_group(pgid)}"
+        time.sleep(0.05)
+    row = wait_state(env.db, tid, {"ready", "failed"}, alive=env.paths)
+    assert row["state"] == "ready", row["error"]
+    results = [e for e in read_journal(env.db, tid) if e.kind == "tool_result"]
+    assert "interrupted by a daemon restart" in results[0].data["output"]
