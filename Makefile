@@ -10,6 +10,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
+	@# bytecode for the editable package even where PYTHONDONTWRITEBYTECODE is set:
+	@# without it every codetap process compiles its modules again at start-up
+	$(PY) -m compileall -q server/codetap
 	touch $(STAMP)
 
 setup: $(STAMP)

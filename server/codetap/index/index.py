@@ -21,6 +21,7 @@ from codetap.index.cache import TagCache, decode_tags
 from codetap.index.languages import language_for_path
 from codetap.index.parse import default_workers, parse_files
 from codetap.index.search import rank_names
+from codetap.index.tables import NameTables
 from codetap.index.tags import Tag
 from codetap.index.walk import SKIP_DIRS, list_source_files
 
@@ -223,6 +224,19 @@ class SymbolIndex:
         """Snapshot: relative path -> its tags, for every indexed file."""
         with self._lock:
             return {rel: entry[2] for rel, entry in self._files.items()}
+
+    def name_tables(self) -> NameTables:
+        """Snapshot grouped by name (:class:`NameTables`): what the repo map ranks from.
+
+        The per-name mappings are copied (tags are shared, immutable), so a concurrent
+        refresh leaves the snapshot unchanged. O(number of names), no per-tag work.
+        """
+        with self._lock:
+            return NameTables(
+                tuple(self._files),
+                {name: per_file.copy() for name, per_file in self._defs.items()},
+                {name: per_file.copy() for name, per_file in self._refs.items()},
+            )
 
     def __len__(self) -> int:
         """Number of indexed files."""

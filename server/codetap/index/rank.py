@@ -10,10 +10,11 @@ each file's score then flows along its links to the (file, name) definitions it 
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Iterable, Mapping
+from operator import attrgetter, mul, sub
 
 from codetap.index.languages import language_for_path
+from codetap.index.tables import NameTables
 from codetap.index.tags import Tag
 
 DAMPING = 0.85
@@ -37,7 +38,8 @@ def pagerank(
     ``edges[src][dst]`` is a non-negative weight; ``personalization`` (any positive
     weights, normalised here; uniform when empty or None) is both the teleport
     distribution and where the rank of dangling nodes goes. Returns node -> score,
-    scores summing to 1 (empty dict for no nodes).
+    scores summing to 1 (empty dict for no nodes). Stops after :data:`MAX_ITERATIONS`
+    or once an iteration moves less than ``TOLERANCE`` per node (L1).
     """
     node_list = sorted(set(nodes) | set(edges) | {d for out in edges.values() for d in out})
     if not node_list:
@@ -46,28 +48,32 @@ def pagerank(
     size = len(node_list)
     weights = {where[n]: w for n, w in (personalization or {}).items() if w > 0 and n in where}
     total = sum(weights.values())
-    teleport = [0.0] * size
-    for i in range(size):
-        teleport[i] = weights.get(i, 0.0) / total if total > 0 else 1.0 / size
-    # Row-normalised adjacency as parallel lists: (src, [(dst, share of src's rank)]).
-    links: list[tuple[int, list[tuple[int, float]]]] = []
+    teleport = [weights.get(i, 0.0) / total if total > 0 else 1.0 / size for i in range(size)]
+    # Pull form: per node, its in-links as parallel lists (sources, share of the source's
+    # rank), so each iteration's inner products run in C (sum/map) instead of a Python loop.
+    into: list[tuple[list[int], list[float]]] = [([], []) for _ in range(size)]
+    has_out = [False] * size
     for src, dsts in edges.items():
         norm = sum(w for w in dsts.values() if w > 0)
         if norm > 0:
-            links.append((where[src], [(where[d], w / norm) for d, w in dsts.items() if w > 0]))
-    has_out = [False] * size
-    for i, _ in links:
-        has_out[i] = True
+            s = where[src]
+            has_out[s] = True
+            for d, w in dsts.items():
+                if w > 0:
+                    srcs, shares = into[where[d]]
+                    srcs.append(s)
+                    shares.append(w / norm)
+    inbound = [(i, srcs, shares) for i, (srcs, shares) in enumerate(into) if srcs]
+    dangling_nodes = [i for i in range(size) if not has_out[i]]
     rank = [1.0 / size] * size
     for _ in range(MAX_ITERATIONS):
-        dangling = sum(r for r, linked in zip(rank, has_out, strict=True) if not linked)
+        dangling = sum(map(rank.__getitem__, dangling_nodes))
         base = 1.0 - damping + damping * dangling
         new = [base * t for t in teleport]
-        for src_i, out_links in links:
-            share = damping * rank[src_i]
-            for dst, w in out_links:
-                new[dst] += share * w
-        delta = sum(abs(a - b) for a, b in zip(new, rank, strict=True))
+        give = [damping * r for r in rank].__getitem__
+        for i, srcs, shares in inbound:
+            new[i] = sum(map(mul, map(give, srcs), shares), new[i])
+        delta = sum(map(abs, map(sub, new, rank)))
         rank = new
         if delta < TOLERANCE * size:
             break
@@ -89,73 +95,92 @@ def _name_weight(name: str, n_defining: int, mentioned: bool) -> float:
     return weight
 
 
-def _reference_counts(
-    rel: str, tags: tuple[Tag, ...], defines: Mapping[str, set[str]]
-) -> Counter[tuple[str, bool]]:
-    """(name, bare) -> count of references to defined names; ``bare`` marks a call without
-    receiver in a language where methods need one (so it cannot mean a method)."""
-    explicit = language_for_path(rel) in EXPLICIT_RECEIVER
-    return Counter(
-        (t.name, explicit and t.category == "call")
-        for t in tags if t.kind == "ref" and t.name in defines
-    )
+_category = attrgetter("category")
+# (name, files the references may mean, name weight, [(referencing file, count)])
+_Group = tuple[str, list[str], float, list[tuple[str, int]]]
+
+
+def _reference_groups(tables: NameTables, mentioned: set[str]) -> list[_Group]:
+    """References to defined names, grouped by name and by whether they are bare calls: a
+    call without receiver in a language where methods need one (so it cannot mean a
+    method, and only the name's non-method definitions are targets)."""
+    explicit = {rel: language_for_path(rel) in EXPLICIT_RECEIVER for rel in tables.files}
+    groups: list[_Group] = []
+    for name, users in tables.refs.items():
+        defined = tables.defs.get(name)
+        if defined is None:
+            continue
+        plain: list[tuple[str, int]] = []
+        bare: list[tuple[str, int]] = []
+        for rel, tags in users.items():
+            calls = list(map(_category, tags)).count("call") if explicit.get(rel) else 0
+            if calls:
+                bare.append((rel, calls))
+            if calls < len(tags):
+                plain.append((rel, len(tags) - calls))
+        if plain and len(defined) <= USELESS_NAME_FILES:
+            targets = list(defined)
+            groups.append((name, targets, _name_weight(name, len(targets), name in mentioned),
+                           plain))
+        if bare:
+            targets = [rel for rel, ts in defined.items() if any(t.category != "method" for t in ts)]
+            if targets and len(targets) <= USELESS_NAME_FILES:
+                groups.append((name, targets,
+                               _name_weight(name, len(targets), name in mentioned), bare))
+    return groups
 
 
 def rank_definitions(
-    files: Mapping[str, tuple[Tag, ...]],
+    symbols: NameTables | Mapping[str, tuple[Tag, ...]],
     personalize_files: Iterable[str] = (),
     personalize_names: Iterable[str] = (),
 ) -> list[tuple[str, str]]:
     """(rel_path, name) definitions ordered most important first.
 
-    Every defined (file, name) appears once. Definitions of ``personalize_names`` come
-    first, then by the rank flowing to them, then by their file's rank.
+    ``symbols`` is an index snapshot (:meth:`codetap.index.SymbolIndex.name_tables`, the
+    fast path) or rel_path -> tags. Every defined (file, name) appears once. Definitions
+    of ``personalize_names`` come first, then by the rank flowing to them, then by their
+    file's rank, then by path and name.
     """
+    tables = symbols if isinstance(symbols, NameTables) else NameTables.from_files(symbols)
     names = set(personalize_names)
-    wanted_files = {f for f in personalize_files if f in files}
-    defines: dict[str, set[str]] = {}
-    free: dict[str, set[str]] = {}  # files defining the name as something else than a method
-    for rel, tags in files.items():
-        for t in tags:
-            if t.kind == "def":
-                defines.setdefault(t.name, set()).add(rel)
-                if t.category != "method":
-                    free.setdefault(t.name, set()).add(rel)
-    counts_of = {rel: _reference_counts(rel, tags, defines) for rel, tags in files.items()}
-    edges: dict[str, dict[str, float]] = {}
-    flows: dict[str, list[tuple[str, str, float]]] = {}
-    for rel, counts in counts_of.items():
-        for (name, bare), count in counts.items():
-            targets = free.get(name, set()) if bare else defines[name]
-            if len(targets) > USELESS_NAME_FILES:
-                continue
-            w = _name_weight(name, len(targets), name in names) * math.sqrt(count)
+    defs = tables.defs
+    groups = _reference_groups(tables, names)
+    edges: dict[str, dict[str, float]] = {rel: {} for rel in tables.files}
+    for _name, targets, weight, users in groups:
+        for src, count in users:
+            w = weight * math.sqrt(count)
+            out = edges[src]
             for dst in targets:
-                if dst == rel:
-                    continue
-                out = edges.setdefault(rel, {})
-                out[dst] = out.get(dst, 0.0) + w
-                flows.setdefault(rel, []).append((dst, name, w))
-    personal = dict.fromkeys(wanted_files, 1.0)
+                if dst != src:
+                    out[dst] = out.get(dst, 0.0) + w
+    personal = dict.fromkeys((f for f in personalize_files if f in edges), 1.0)
     for name in names:
-        for rel in defines.get(name, ()):
+        for rel in defs.get(name, ()):
             personal[rel] = personal.get(rel, 0.0) + 0.5
-    for rel in files:
+    for rel in tables.files:
         stem = rel.rsplit("/", 1)[-1].split(".", 1)[0]
         if stem in names:
             personal[rel] = personal.get(rel, 0.0) + 0.5
-    file_rank = pagerank(edges, files, personal)
+    file_rank = pagerank(edges, tables.files, personal)
+    # Each file's rank flows to the definitions it references, in proportion to the
+    # link weights (a file's own definitions excepted).
+    totals = {src: sum(out.values()) for src, out in edges.items() if out}
     score: dict[tuple[str, str], float] = {}
-    for src, items in flows.items():
-        total = sum(edges[src].values())
-        for dst, name, w in items:
+    for name, targets, weight, users in groups:
+        terms = {src: file_rank[src] * (weight * math.sqrt(count)) / totals[src]
+                 for src, count in users if src in totals}
+        if not terms:
+            continue
+        everyone = sum(terms.values())
+        for dst in targets:
+            value = sum(v for s, v in terms.items() if s != dst) if dst in terms else everyone
             key = (dst, name)
-            score[key] = score.get(key, 0.0) + file_rank[src] * w / total
-    ordered = []
-    for name, rels in defines.items():
-        for rel in rels:
-            ordered.append((
-                name not in names, -score.get((rel, name), 0.0), -file_rank.get(rel, 0.0), rel, name
-            ))
+            score[key] = score.get(key, 0.0) + value
+    neg_rank = {rel: -r for rel, r in file_rank.items()}
+    ordered = [
+        (name not in names, -score.get((rel, name), 0.0), neg_rank.get(rel, 0.0), rel, name)
+        for name, per_file in defs.items() for rel in per_file
+    ]
     ordered.sort()
     return [(rel, name) for *_, rel, name in ordered]

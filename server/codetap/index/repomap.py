@@ -9,7 +9,7 @@ whenever the workspace has enough definitions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from codetap.index.index import SymbolIndex
@@ -47,12 +47,12 @@ class _Lines:
 
 def _render(
     groups: Sequence[tuple[str, str]],
-    tags_of: dict[tuple[str, str], list[Tag]],
+    defs: Mapping[str, Mapping[str, tuple[Tag, ...]]],
     lines: _Lines,
 ) -> str:
     by_file: dict[str, list[Tag]] = {}
-    for key in groups:
-        by_file.setdefault(key[0], []).extend(tags_of[key])
+    for rel, name in groups:
+        by_file.setdefault(rel, []).extend(defs[name][rel])
     blocks = []
     for rel, tags in by_file.items():
         out = [f"{rel}:"]
@@ -84,13 +84,9 @@ def render_repo_map(
     """
     if max_tokens <= 0:
         raise ValueError("max_tokens must be positive")
-    snapshot = index.files()
-    ranked = rank_definitions(snapshot, files, names)
-    tags_of: dict[tuple[str, str], list[Tag]] = {}
-    for rel, tags in snapshot.items():
-        for t in tags:
-            if t.kind == "def":
-                tags_of.setdefault((rel, t.name), []).append(t)
+    tables = index.name_tables()
+    ranked = rank_definitions(tables, files, names)
+    tags_of = tables.defs
     lines = _Lines(index.root)
 
     def cost(n: int) -> int:

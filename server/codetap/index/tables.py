@@ -1,0 +1,40 @@
+"""Per-name tables: the index's tags grouped by name, the shape the repo map ranks from."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from codetap.index.tags import Tag
+
+# name -> {rel_path: that file's tags of the name, by position}
+NameTable = Mapping[str, Mapping[str, tuple[Tag, ...]]]
+
+
+@dataclass(frozen=True, slots=True)
+class NameTables:
+    """A consistent snapshot of a symbol index, grouped by name.
+
+    ``files``: every indexed workspace-relative path; ``defs`` / ``refs``: name ->
+    {rel_path: that file's definitions / references of the name, in position order}.
+    Files without tags of a name are absent from its inner mapping; names without tags are
+    absent. Produced by :meth:`codetap.index.SymbolIndex.name_tables` (no copying of tags)
+    or :meth:`from_files`.
+    """
+
+    files: tuple[str, ...]
+    defs: NameTable
+    refs: NameTable
+
+    @classmethod
+    def from_files(cls, files: Mapping[str, Iterable[Tag]]) -> NameTables:
+        """Group ``files`` (rel_path -> tags in position order) by name; O(tags)."""
+        grouped: dict[str, dict[str, dict[str, list[Tag]]]] = {"def": {}, "ref": {}}
+        for rel, tags in files.items():
+            for tag in tags:
+                grouped[tag.kind].setdefault(tag.name, {}).setdefault(rel, []).append(tag)
+        defs, refs = (
+            {name: {rel: tuple(ts) for rel, ts in per.items()} for name, per in grouped[k].items()}
+            for k in ("def", "ref")
+        )
+        return cls(tuple(files), defs, refs)
