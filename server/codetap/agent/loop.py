@@ -10,6 +10,7 @@ cancellation) as in mini-swe-agent.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import time
 from collections.abc import Mapping
@@ -287,11 +288,11 @@ class Agent:
         data: JSON = {"call_id": call.id, "name": call.name, "output": result.output,
                       "is_error": result.is_error, "meta": result.meta}
         if call.name in ("read", "edit", "write") and isinstance(call.arguments.get("path"), str):
-            key = call.arguments["path"]
-            for rel, read in self.ctx.reads.items():
-                if rel == key or rel.endswith("/" + key.lstrip("./")) or key.endswith(rel):
-                    data["reads"] = {rel: _asdict(read)}
-                    self.state.reads[rel] = read
+            rel = _workspace_rel(self.ctx, call.arguments["path"])
+            read = self.ctx.reads.get(rel) if rel is not None else None
+            if rel is not None and read is not None:
+                data["reads"] = {rel: dataclasses.asdict(read)}
+                self.state.reads[rel] = read
         if call.name == "todo":
             data["todo"] = self.ctx.todo
             self.state.todo = list(self.ctx.todo)
@@ -318,6 +319,9 @@ def _sha256_or_none(ctx: ToolContext, rel: str) -> str | None:
         return None
 
 
-def _asdict(read: object) -> JSON:
-    import dataclasses
-    return dataclasses.asdict(read)  # type: ignore[call-overload,no-any-return]
+def _workspace_rel(ctx: ToolContext, path: str) -> str | None:
+    """The key the file tools use in ``ctx.reads`` for ``path`` (None if it escapes)."""
+    try:
+        return relpath(ctx.workspace, resolve_in_workspace(ctx.workspace, path))
+    except ToolError:
+        return None

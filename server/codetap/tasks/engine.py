@@ -25,7 +25,7 @@ from codetap.store.faults import fault_point
 from codetap.tasks import git
 from codetap.tools.base import ToolContext
 from codetap.tools.registry import make_tools, registered_tools
-from codetap.types import JSON, TaskState
+from codetap.types import JSON, Message, TaskState
 
 Notify = Callable[[int, int, str, JSON], None]
 Updated = Callable[[TaskRow], Awaitable[None]]
@@ -200,8 +200,7 @@ def _scope_for_model(task: TaskRow) -> JSON | None:
     return {**task.scope, "path": rel}
 
 
-def _user(content: str) -> Any:
-    from codetap.types import Message
+def _user(content: str) -> Message:
     return Message("user", content)
 
 
