@@ -176,8 +176,10 @@ def make_client() -> LanguageClient:
     return client
 
 
-async def connect(env: Env, options: dict[str, Any] | None = None) -> Editor:
-    """Start ``codetap lsp`` (the bridge), initialize, return the editor."""
+async def connect(env: Env, options: dict[str, Any] | None = None,
+                  setup: Callable[[Editor], Any] | None = None) -> Editor:
+    """Start ``codetap lsp`` (the bridge), initialize, return the editor. ``setup(editor)``
+    runs before initialize (to register handlers for requests sent right after it)."""
     config = ClientServerConfig(server_command=[sys.executable, "-m", "codetap", "lsp"],
                                 server_env=env.env, client_factory=make_client)
     client = await config.start()
@@ -191,6 +193,8 @@ async def connect(env: Env, options: dict[str, Any] | None = None) -> Editor:
         return editor.apply_edit(params)
 
     client.feature(lsp.WORKSPACE_APPLY_EDIT)(apply_edit)
+    if setup is not None:
+        setup(editor)
     await client.initialize_session(lsp.InitializeParams(
         capabilities=client_capabilities("visual-studio-code"),
         root_uri=env.root_uri,

@@ -9,21 +9,16 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from lsprotocol import types as lsp
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 from tests.e2e.conftest import (
-    NOTIFICATIONS,
     Editor,
     Env,
     connect,
-    make_client,
     session_lines,
     write_config,
 )
@@ -48,28 +43,6 @@ def qenv(env: Env, tmp_path: Path, xdg: Path) -> Env:
     write_config(xdg, tmp_path, {"asks": ask_lines(), "free": ask_lines(None),
                                  "fast": session_lines()})
     return env
-
-
-async def connect_with(env: Env, options: dict[str, Any] | None,
-                       setup: Callable[[Editor], Any]) -> Editor:
-    """Like ``connect``, but ``setup(editor)`` registers handlers *before* initialize
-    (a pending question is asked as soon as the client is initialized)."""
-    config = ClientServerConfig(server_command=[sys.executable, "-m", "codetap", "lsp"],
-                                server_env=env.env, client_factory=make_client)
-    client = await config.start()
-    assert isinstance(client, LanguageClient)
-    editor = Editor(client)
-    for method in NOTIFICATIONS:
-        def record(params: Any, _m: str = method) -> None:
-            editor.notes.setdefault(_m, []).append(params)
-        client.feature(method)(record)
-    setup(editor)
-    await client.initialize_session(lsp.InitializeParams(
-        capabilities=client_capabilities("visual-studio-code"), root_uri=env.root_uri,
-        workspace_folders=[lsp.WorkspaceFolder(uri=env.root_uri, name="repo")],
-        initialization_options={"codetap": options or {}},
-    ))
-    return editor
 
 
 async def close(editor: Editor) -> None:
@@ -184,7 +157,7 @@ async def test_question_survives_disconnect_and_next_client_answers(qenv: Env) -
         asked.append(params)
         return {"answer": "no, leave it"}
 
-    second = await connect_with(qenv, {"ask": True}, lambda ed: on_ask(ed, answer_no))
+    second = await connect(qenv, {"ask": True}, setup=lambda ed: on_ask(ed, answer_no))
     try:
         await second.wait_state(task_id, "ready")
         assert [p["question"] for p in asked] == [QUESTION]
@@ -286,7 +259,7 @@ async def test_question_is_asked_again_after_daemon_crash(qenv: Env) -> None:
         asked.append(params)
         return {"answer": "yes, fix it"}
 
-    second = await connect_with(qenv, {"ask": True}, lambda ed: on_ask(ed, answer_yes))
+    second = await connect(qenv, {"ask": True}, setup=lambda ed: on_ask(ed, answer_yes))
     try:
         await second.wait_state(task_id, "ready")
         assert [p["id"] for p in asked] == [task_id]

@@ -54,6 +54,7 @@ class SymbolIndex:
         self._files: dict[str, tuple[int, int, tuple[Tag, ...]]] = {}
         self._defs: _NameMap = {}
         self._refs: _NameMap = {}
+        self._calls: dict[str, dict[str, int]] = {}  # see NameTables.calls; never mutated
         self._built = False
         self._lock = threading.Lock()  # guards the maps above
         self._refresh_lock = threading.Lock()  # one build/refresh at a time
@@ -121,11 +122,12 @@ class SymbolIndex:
             stale = set(cached) - set(candidates) if first and not named else set()
             self._cache.store(fresh, removed | stale)
             with self._lock:
+                owned: set[tuple[str, str]] = set()
                 for rel in removed:
-                    self._drop(rel)
+                    self._drop(rel, owned)
                 for rel, entry in updates.items():
-                    self._drop(rel)
-                    self._add(rel, entry)
+                    self._drop(rel, owned)
+                    self._add(rel, entry, owned)
                 self._built = True
             return sorted(removed | set(updates))
 
@@ -163,37 +165,62 @@ class SymbolIndex:
             return None
         return st.st_mtime_ns, st.st_size
 
-    def _drop(self, rel: str) -> None:
+    # Per-name mappings are copy-on-write: a snapshot (name_tables) shares them, so the
+    # first change to one in a refresh replaces it with a copy; ``owned`` holds the
+    # (kind, name) mappings already copied in this refresh (no snapshot can hold those:
+    # the lock is held throughout).
+    def _per_file(
+        self, kind: str, name: str, owned: set[tuple[str, str]]
+    ) -> dict[str, tuple[Tag, ...]]:
+        table = self._defs if kind == "def" else self._refs
+        per_file = table.get(name)
+        if per_file is None:
+            per_file = table[name] = {}
+            owned.add((kind, name))
+        elif (kind, name) not in owned:
+            per_file = table[name] = dict(per_file)
+            owned.add((kind, name))
+        return per_file
+
+    def _drop(self, rel: str, owned: set[tuple[str, str]]) -> None:
         entry = self._files.pop(rel, None)
         if entry is None:
             return
-        for tag in entry[2]:
-            table = self._defs if tag.kind == "def" else self._refs
-            per_file = table.get(tag.name)
-            if per_file is not None and per_file.pop(rel, None) is not None and not per_file:
-                del table[tag.name]
+        self._calls.pop(rel, None)
+        for kind, name in {(tag.kind, tag.name) for tag in entry[2]}:
+            table = self._defs if kind == "def" else self._refs
+            if rel in table.get(name, ()):
+                per_file = self._per_file(kind, name, owned)
+                del per_file[rel]
+                if not per_file:
+                    del table[name]
 
-    def _add(self, rel: str, entry: tuple[int, int, tuple[Tag, ...]]) -> None:
+    def _add(
+        self, rel: str, entry: tuple[int, int, tuple[Tag, ...]], owned: set[tuple[str, str]]
+    ) -> None:
         self._files[rel] = entry
         grouped: dict[tuple[str, str], list[Tag]] = {}
+        calls: dict[str, int] = {}
         for tag in entry[2]:
             grouped.setdefault((tag.kind, tag.name), []).append(tag)
+            if tag.category == "call" and tag.kind == "ref":
+                calls[tag.name] = calls.get(tag.name, 0) + 1
+        self._calls[rel] = calls
         for (kind, name), tags in grouped.items():
-            table = self._defs if kind == "def" else self._refs
-            table.setdefault(name, {})[rel] = tuple(tags)
+            self._per_file(kind, name, owned)[rel] = tuple(tags)
 
     # -- lookups --------------------------------------------------------------------
 
     def definitions(self, name: str) -> list[Tag]:
         """Definitions named exactly ``name``, sorted by (path, line)."""
         with self._lock:
-            per_file = dict(self._defs.get(name, {}))
+            per_file = self._defs.get(name, {})
         return [t for rel in sorted(per_file) for t in per_file[rel]]
 
     def references(self, name: str) -> list[Tag]:
         """References to exactly ``name``, sorted by (path, line)."""
         with self._lock:
-            per_file = dict(self._refs.get(name, {}))
+            per_file = self._refs.get(name, {})
         return [t for rel in sorted(per_file) for t in per_file[rel]]
 
     def search(self, query: str, limit: int | None = None) -> list[Tag]:
@@ -228,14 +255,12 @@ class SymbolIndex:
     def name_tables(self) -> NameTables:
         """Snapshot grouped by name (:class:`NameTables`): what the repo map ranks from.
 
-        The per-name mappings are copied (tags are shared, immutable), so a concurrent
-        refresh leaves the snapshot unchanged. O(number of names), no per-tag work.
+        Shares the per-name mappings (a refresh replaces, never mutates, those), so a
+        concurrent refresh leaves the snapshot unchanged. Copies three name-keyed dicts.
         """
         with self._lock:
             return NameTables(
-                tuple(self._files),
-                {name: per_file.copy() for name, per_file in self._defs.items()},
-                {name: per_file.copy() for name, per_file in self._refs.items()},
+                tuple(self._files), self._defs.copy(), self._refs.copy(), self._calls.copy()
             )
 
     def __len__(self) -> int:

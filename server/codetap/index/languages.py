@@ -42,8 +42,14 @@ def language_for_path(path: str | PurePosixPath) -> str | None:
 
     Detection is by the lower-cased file extension only; ``.h`` counts as C.
     """
-    suffix = PurePosixPath(path).suffix.lower()
-    return EXTENSIONS.get(suffix)
+    if isinstance(path, str) and not path.endswith("/"):
+        # PurePosixPath(path).suffix without building a path object (called per file).
+        name = path[path.rfind("/") + 1:]
+        dot = name.rfind(".")
+        suffix = name[dot:] if 0 < dot < len(name) - 1 else ""
+    else:
+        suffix = PurePosixPath(path).suffix
+    return EXTENSIONS.get(suffix.lower())
 
 
 @functools.cache

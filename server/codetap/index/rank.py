@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from array import array
 from collections.abc import Iterable, Mapping
-from operator import attrgetter, mul, sub
+from operator import mul, sub
 
 from codetap.index.languages import language_for_path
 from codetap.index.tables import NameTables
@@ -74,8 +74,8 @@ def pagerank(
         base = 1.0 - damping + damping * dangling
         new = [base * t for t in teleport]
         give = [damping * r for r in rank].__getitem__
-        for i, srcs, shares in inbound:
-            new[i] = sum(map(mul, map(give, srcs), shares), new[i])
+        for i, sources, packed in inbound:
+            new[i] = sum(map(mul, map(give, sources), packed), new[i])
         delta = sum(map(abs, map(sub, new, rank)))
         rank = new
         if delta < TOLERANCE * size:
@@ -98,7 +98,6 @@ def _name_weight(name: str, n_defining: int, mentioned: bool) -> float:
     return weight
 
 
-_category = attrgetter("category")
 # (name, files the references may mean, name weight, [(referencing file, count)])
 _Group = tuple[str, list[str], float, list[tuple[str, int]]]
 
@@ -108,6 +107,9 @@ def _reference_groups(tables: NameTables, mentioned: set[str]) -> list[_Group]:
     call without receiver in a language where methods need one (so it cannot mean a
     method, and only the name's non-method definitions are targets)."""
     explicit = {rel: language_for_path(rel) in EXPLICIT_RECEIVER for rel in tables.files}
+    no_calls: Mapping[str, int] = {}
+    calls_of = {rel: tables.calls.get(rel, no_calls) if explicit[rel] else no_calls
+                for rel in tables.files}
     groups: list[_Group] = []
     for name, users in tables.refs.items():
         defined = tables.defs.get(name)
@@ -116,7 +118,7 @@ def _reference_groups(tables: NameTables, mentioned: set[str]) -> list[_Group]:
         plain: list[tuple[str, int]] = []
         bare: list[tuple[str, int]] = []
         for rel, tags in users.items():
-            calls = list(map(_category, tags)).count("call") if explicit.get(rel) else 0
+            calls = calls_of[rel].get(name, 0)
             if calls:
                 bare.append((rel, calls))
             if calls < len(tags):
@@ -180,10 +182,33 @@ def rank_definitions(
             value = sum(v for s, v in terms.items() if s != dst) if dst in terms else everyone
             key = (dst, name)
             score[key] = score.get(key, 0.0) + value
-    neg_rank = {rel: -r for rel, r in file_rank.items()}
-    ordered = [
-        (name not in names, -score.get((rel, name), 0.0), neg_rank.get(rel, 0.0), rel, name)
-        for name, per_file in defs.items() for rel in per_file
-    ]
-    ordered.sort()
-    return [(rel, name) for *_, rel, name in ordered]
+    return _order(defs, names, score, file_rank)
+
+
+def _order(
+    defs: Mapping[str, Mapping[str, object]],
+    mentioned: set[str],
+    score: Mapping[tuple[str, str], float],
+    file_rank: Mapping[str, float],
+) -> list[tuple[str, str]]:
+    """Definitions by (not mentioned, -score, -file rank, path, name). Most have no score:
+    those are laid out per file (files by rank, names sorted) instead of sorted one by one."""
+    file_key = {rel: (-r, rel) for rel, r in file_rank.items()}
+    out: list[tuple[str, str]] = []
+    for first in (True, False):
+        scored = []
+        unscored: dict[str, list[str]] = {}
+        for name, per_file in defs.items():
+            if (name in mentioned) != first:
+                continue
+            for rel in per_file:
+                s = score.get((rel, name), 0.0)
+                if s:
+                    scored.append((-s, file_key.get(rel, (0.0, rel)), name))
+                else:
+                    unscored.setdefault(rel, []).append(name)
+        scored.sort()
+        out.extend((key[1], name) for _, key, name in scored)
+        for rel in sorted(unscored, key=lambda r: file_key.get(r, (0.0, r))):
+            out.extend((rel, name) for name in sorted(unscored[rel]))
+    return out

@@ -89,13 +89,22 @@ def render_repo_map(
     tags_of = tables.defs
     lines = _Lines(index.root)
 
-    def cost(n: int) -> int:
-        return estimate_tokens(_render(ranked[:n], tags_of, lines))
+    costs: dict[int, int] = {}
 
-    # A definition costs at least ~3 tokens, which bounds the search.
-    lo, hi = 0, min(len(ranked), max_tokens)
-    if cost(hi) <= max_tokens:
-        return _render(ranked[:hi], tags_of, lines)
+    def cost(n: int) -> int:
+        if n not in costs:
+            costs[n] = estimate_tokens(_render(ranked[:n], tags_of, lines))
+        return costs[n]
+
+    # A definition costs at least ~3 tokens, which bounds the search. cost(n) never
+    # decreases with n, so galloping up from a small prefix finds the same boundary as a
+    # bisection of [0, cap] while rendering (and reading the files of) far fewer definitions.
+    cap = min(len(ranked), max_tokens)
+    lo, hi = 0, min(cap, 32)
+    while cost(hi) <= max_tokens:
+        if hi == cap:
+            return _render(ranked[:cap], tags_of, lines)
+        lo, hi = hi, min(cap, hi * 2)
     while lo < hi - 1:
         mid = (lo + hi) // 2
         if cost(mid) <= max_tokens:

@@ -176,3 +176,34 @@ async def test_async_build_and_refresh(root: Path, cache_dir: Path) -> None:
     write(root, {"app/main.py": "def other(): pass\n"})
     assert await index.refresh_async(["app/main.py"]) == ["app/main.py"]
     assert index.definitions("other")
+
+
+def test_name_tables_snapshot_survives_refresh(root: Path, cache_dir: Path) -> None:
+    write(root, {
+        "a.py": "def one():\n    two()\n",
+        "b.py": "def two():\n    one()\n",
+    })
+    index = SymbolIndex(root, cache_dir)
+    index.build()
+    before = index.name_tables()
+    assert before.files == ("a.py", "b.py")
+    assert set(before.defs["one"]) == {"a.py"}
+    assert before.calls["a.py"] == {"two": 1}
+    # a.py renames one -> three and calls two twice; b.py vanishes.
+    (root / "a.py").write_text("def three():\n    two()\n    two()\n")
+    os.utime(root / "a.py", ns=(1, 1))
+    (root / "b.py").unlink()
+    index.refresh()
+    # The old snapshot is untouched (its per-name mappings were not mutated) ...
+    assert set(before.defs) == {"one", "two"} and set(before.defs["two"]) == {"b.py"}
+    assert set(before.refs["two"]) == {"a.py"} and len(before.refs["two"]["a.py"]) == 1
+    assert before.calls["a.py"] == {"two": 1}
+    # ... and the new one sees the change, names dropped and re-added in one refresh.
+    after = index.name_tables()
+    assert after.files == ("a.py",)
+    assert set(after.defs) == {"three"}
+    assert len(after.refs["two"]["a.py"]) == 2 and after.calls["a.py"] == {"two": 2}
+    assert [t.line for t in index.references("two")] == [2, 3]
+    # Re-parsing a file whose names stay the same (drop + add of the same names).
+    index.refresh(["a.py"])
+    assert index.name_tables().defs["three"]["a.py"][0].line == 1

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
+import pytest
+
+from codetap.index.languages import EXTENSIONS, language_for_path
 from codetap.index.walk import list_source_files
 
 from .project import write
@@ -35,3 +38,13 @@ def test_git_repository_uses_git_ignore_rules(root: Path) -> None:
 
 def test_missing_root_lists_nothing(tmp_path: Path) -> None:
     assert list_source_files(tmp_path / "absent") == []
+
+
+@pytest.mark.parametrize("path", [
+    "a.py", "dir/a.PY", ".py", "a.", "a..py", "x/.hidden.ts", "noext", "a/b.c/d", "a/b.c/d.h",
+    "a.tar.gz", "dir.py/file", "..", "a/.", "x.Tsx", "dir/..py", "a/b.py/", "lib.rs",
+])
+def test_language_detection_matches_path_suffix(path: str) -> None:
+    expected = EXTENSIONS.get(PurePosixPath(path).suffix.lower())
+    assert language_for_path(path) == expected
+    assert language_for_path(PurePosixPath(path)) == expected
