@@ -307,8 +307,10 @@ class Runtime:
 
     def _provider(self, name: str) -> ModelProvider:
         if name not in self._providers:
+            from codetap.models.base import LazyProvider
             from codetap.models.registry import make_provider
-            self._providers[name] = make_provider(self.config.model(name))
+            config = self.config.model(name)
+            self._providers[name] = LazyProvider(config, lambda: make_provider(config))
         return self._providers[name]
 
     def _deps(self, task: TaskRow) -> TaskDeps:

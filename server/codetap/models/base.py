@@ -9,7 +9,7 @@ A provider turns a :class:`~codetap.types.ModelRequest` into a stream of
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from codetap.errors import ModelStreamError
@@ -81,3 +81,23 @@ async def collect(events: AsyncIterator[StreamEvent]) -> ModelResponse:
         elif isinstance(event, Finished):
             return ModelResponse("".join(text), calls, event.stop_reason, event.usage)
     raise ModelStreamError("stream ended without a final event")
+
+
+class LazyProvider(ModelProvider):
+    """A provider built on its first call (``factory()``): a resumed task may finish its
+    interrupted step before it needs the model, and building a provider loads the HTTP
+    stack or a replay file."""
+
+    def __init__(self, config: ModelConfig, factory: Callable[[], ModelProvider]) -> None:
+        super().__init__(config)
+        self._factory = factory
+        self._real: ModelProvider | None = None
+
+    def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+        if self._real is None:
+            self._real = self._factory()
+        return self._real.stream(request)
+
+    async def aclose(self) -> None:
+        if self._real is not None:
+            await self._real.aclose()

@@ -18,7 +18,7 @@ from codetap.agent.context import system_prompt, task_message
 from codetap.agent.loop import Agent
 from codetap.agent.roles import Role
 from codetap.agent.state import AgentState, rebuild
-from codetap.errors import LimitsExceeded, ModelError, Submitted, WorkspaceError
+from codetap.errors import ConfigError, LimitsExceeded, ModelError, Submitted, WorkspaceError
 from codetap.models.base import ModelProvider
 from codetap.store import Store, TaskRow
 from codetap.store.faults import fault_point
@@ -176,7 +176,7 @@ async def run_task(deps: TaskDeps, task: TaskRow) -> TaskRow:
     except ModelError as exc:
         await journal.record(agent.state.step, [("error", {"reason": str(exc)})])
         return await deps.set_state(task.id, TaskState.FAILED, error=f"model error: {exc}")
-    except WorkspaceError as exc:
+    except (WorkspaceError, ConfigError) as exc:
         return await deps.set_state(task.id, TaskState.FAILED, error=str(exc))
     finally:
         repo_map.cancel()

@@ -12,12 +12,13 @@ import abc
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
-
-import jsonschema
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from codetap.errors import ToolError
 from codetap.types import JSON, ToolResult, ToolSpec
+
+if TYPE_CHECKING:
+    import jsonschema
 
 
 @dataclass(slots=True)
@@ -79,7 +80,9 @@ class Tool(abc.ABC):
 def validate_arguments(tool: Tool, args: JSON) -> None:
     """Check ``args`` against ``tool.parameters`` (JSON Schema draft 2020-12); raise
     ToolError naming the bad field."""
-    error = jsonschema.exceptions.best_match(_validator(type(tool)).iter_errors(args))
+    from jsonschema.exceptions import best_match
+
+    error = best_match(_validator(type(tool)).iter_errors(args))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "arguments"
         raise ToolError(f"invalid arguments for {tool.name}: {where}: {error.message}")
@@ -88,7 +91,10 @@ def validate_arguments(tool: Tool, args: JSON) -> None:
 @functools.cache
 def _validator(cls: type[Tool]) -> jsonschema.Draft202012Validator:
     # Built once per tool class: jsonschema.validate() would re-check the schema each call.
-    return jsonschema.Draft202012Validator(cls.parameters)
+    # Imported here: jsonschema costs ~60 ms at start-up, before a resumed task's first step.
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(cls.parameters)
 
 
 async def run_tool(tool: Tool, args: JSON, ctx: ToolContext) -> ToolResult:

@@ -177,3 +177,16 @@ async def test_not_a_git_repository(xdg: Path, tmp_path: Path) -> None:
         assert await rt.list_tasks() == []
     finally:
         await rt.close()
+
+
+async def test_unusable_replay_file_fails_the_task_clearly(xdg: Path, tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {"calc.py": CALC})
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"tool_calls": "not a list"}\n')
+    rt = await open_runtime(xdg, ModelConfig("replay", "replay", path=str(bad)))
+    try:
+        task = await rt.wait((await rt.start_task("x", repo)).id)
+    finally:
+        await rt.close()
+    assert task.state is TaskState.FAILED
+    assert task.error is not None and "bad.jsonl" in task.error and "internal" not in task.error
