@@ -104,6 +104,10 @@ class RemoteRuntime:
                 self._dispatch(frame[1], frame[2])
             elif frame[0] == "closed":
                 break
+        if self._writer is not None:
+            # No call may go to the dead worker's socket while a new one starts.
+            self._writer.close()
+            self._writer = None
         for fut in self._pending.values():
             if not fut.done():
                 fut.set_exception(WorkerGone("the runtime worker exited; try again"))

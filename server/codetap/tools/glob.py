@@ -7,8 +7,6 @@ import os
 from pathlib import Path
 from typing import ClassVar
 
-from wcmatch import glob as wcglob
-
 from codetap.errors import ToolError
 from codetap.tools.base import Tool, ToolContext
 from codetap.tools.ignore import walk_files
@@ -16,7 +14,10 @@ from codetap.tools.paths import relpath, resolve_in_workspace
 from codetap.types import JSON, ToolResult
 
 MAX_RESULTS = 100
-FLAGS = wcglob.GLOBSTAR | wcglob.BRACE | wcglob.DOTGLOB
+def _flags() -> int:
+    from wcmatch import glob as wcglob  # imported on first use: keeps runtime start-up fast
+
+    return int(wcglob.GLOBSTAR | wcglob.BRACE | wcglob.DOTGLOB)
 
 
 class GlobTool(Tool):
@@ -72,7 +73,9 @@ class GlobTool(Tool):
 
 def _find(root: Path, base: Path, pattern: str) -> list[str]:
     try:
-        matcher = wcglob.compile(pattern, flags=FLAGS)
+        from wcmatch import glob as wcglob
+
+        matcher = wcglob.compile(pattern, flags=_flags())
     except ValueError as exc:
         raise ToolError(f"invalid glob pattern {pattern!r}: {exc}") from None
     prefix = len(base.relative_to(root).as_posix()) + 1 if base != root else 0

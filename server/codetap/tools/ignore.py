@@ -11,8 +11,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
-from pathspec import GitIgnoreSpec
+if TYPE_CHECKING:
+    from pathspec import GitIgnoreSpec
 
 SKIP_DIRS = frozenset({".git"})
 
@@ -32,6 +34,8 @@ class IgnoreRules:
             if file.is_file():
                 try:
                     lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
+                    from pathspec import GitIgnoreSpec  # on first use: start-up cost
+
                     spec = GitIgnoreSpec.from_lines(lines)
                 except (OSError, ValueError):
                     spec = None
