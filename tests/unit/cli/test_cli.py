@@ -102,3 +102,22 @@ def test_run_no_wait_hands_the_task_to_the_daemon(xdg: Path, tmp_path: Path) -> 
         assert "+    return a + b" in codetap("diff", info["id"]).stdout
     finally:
         codetap("daemon", "stop")
+
+
+def test_gc_prunes_old_tasks_worktree_branch_and_journal(xdg: Path, tmp_path: Path) -> None:
+    from tests.conftest import git
+    repo = make_repo(tmp_path / "repo", {"calc.py": CALC, "test_calc.py": TEST})
+    configure(xdg, fix_session(tmp_path / "s.jsonl"))
+    task = json.loads(codetap("run", "make add add", "--repo", str(repo), "--json").stdout)
+    worktree = Path(task["worktree"])
+    assert worktree.is_dir() and "codetap/task-1" in git(repo, "branch", "--list")
+    dry = codetap("gc", "--days", "0", "--dry-run")
+    assert "would prune 1 task(s): 1" in dry.stdout and worktree.is_dir()
+    kept = codetap("gc", "--days", "30")
+    assert "pruned 0 task(s)" in kept.stdout and worktree.is_dir()
+    done = codetap("gc", "--days", "0")
+    assert "pruned 1 task(s): 1" in done.stdout
+    assert not worktree.exists()
+    assert "codetap/task-1" not in git(repo, "branch", "--list")
+    assert json.loads(codetap("tasks", "--json").stdout)["tasks"] == []
+    assert codetap("log", "1").returncode == 2
