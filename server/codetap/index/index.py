@@ -11,6 +11,7 @@ so the event loop never blocks. Lookups are cheap and safe from any thread.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import stat
 import threading
@@ -66,8 +67,18 @@ class SymbolIndex:
 
         Returns the relative paths whose tags changed (all of them on the first build).
         Raises ``sqlite3.Error`` if the cache database is unusable.
+
+        The cyclic garbage collector is paused meanwhile: a build allocates ~100k tag
+        objects and no reference cycles, and each full collection over them costs 0.1-0.25 s
+        on the stdlib. The pause ends with the build (it is restored even on error).
         """
-        return self.refresh(None)
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            return self.refresh(None)
+        finally:
+            if paused:
+                gc.enable()
 
     def refresh(self, paths: Iterable[str] | None = None) -> list[str]:
         """Bring the index up to date; returns the relative paths added, changed or removed.
