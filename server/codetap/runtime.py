@@ -21,7 +21,7 @@ from codetap.agent.roles import WORKFLOWS, default_roles
 from codetap.config import Config
 from codetap.errors import ConfigError, InvalidTransition, StoreError
 from codetap.models.base import ModelProvider
-from codetap.store import Store, TaskRow
+from codetap.store import Store, TaskRow, now_rfc3339
 from codetap.tasks import git
 from codetap.tasks.engine import TaskDeps, run_task
 from codetap.tasks.git import FileChange
@@ -286,7 +286,6 @@ class Runtime:
                          **fields: Any) -> TaskRow:
         old = await self.store.get_task(task_id)
         if state.is_terminal or state in (TaskState.PAUSED, TaskState.CANCELLED):
-            from codetap.store import now_rfc3339
             fields.setdefault("ended_at", now_rfc3339())
         task = await self.store.update_task(task_id, state=state, **fields)
         data: JSON = {"from": old.state.value, "to": state.value}

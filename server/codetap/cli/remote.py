@@ -14,6 +14,7 @@ def daemon_request(method: str, params: dict[str, Any], timeout: float = 10.0) -
     """
     import click
 
+    from codetap.daemon.connection import frame
     from codetap.daemon.paths import DaemonPaths
     path = DaemonPaths.from_env().socket
     if not path.exists():
@@ -26,8 +27,7 @@ def daemon_request(method: str, params: dict[str, Any], timeout: float = 10.0) -
         return None
     with sock:
         def send(msg: dict[str, Any]) -> None:
-            body = json.dumps(msg).encode()
-            sock.sendall(f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+            sock.sendall(frame(msg))
         send({"jsonrpc": "2.0", "id": 1, "method": "initialize",
               "params": {"processId": None, "rootUri": None, "capabilities": {}}})
         _read(sock, 1)
