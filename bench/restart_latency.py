@@ -28,8 +28,8 @@ from pathlib import Path
 
 from codetap.cli.remote import daemon_request
 from codetap.daemon.control import start_detached, stop
+from codetap.daemon.lock import lock_is_held, read_pid
 from codetap.daemon.paths import DaemonPaths
-from codetap.daemon.server import lock_is_held, read_pid
 
 TURNS = [
     {"tool_calls": [{"name": "read", "arguments": {"path": "a.py"}}]},

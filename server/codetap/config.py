@@ -32,11 +32,11 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from codetap.daemon.paths import runtime_dir_from_env
 from codetap.errors import ConfigError
 from codetap.models.base import ModelConfig
 
@@ -150,12 +150,6 @@ class Config:
                 f"unknown model {name!r} (configured: {known}); add [models.{name}] to "
                 f"{self.user_config_path}"
             ) from None
-
-
-def runtime_dir_from_env(env: Mapping[str, str]) -> Path:
-    """``$XDG_RUNTIME_DIR/codetap`` (XDG Base Directory spec), else ``/tmp/codetap-<uid>``."""
-    base = env.get("XDG_RUNTIME_DIR")
-    return Path(base) / "codetap" if base else Path("/tmp") / f"codetap-{os.getuid()}"
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

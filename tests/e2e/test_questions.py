@@ -23,7 +23,7 @@ from tests.e2e.conftest import (
     write_config,
 )
 
-from codetap.daemon.server import lock_is_held, read_pid
+from codetap.daemon.lock import lock_is_held, read_pid
 
 QUESTION = "Should add return a + b?"
 OPTIONS = ["yes, fix it", "no, leave it"]

@@ -61,7 +61,7 @@ async def bridge(paths: DaemonPaths) -> int:
 async def serve_stdio() -> int:
     """``--no-daemon``: serve one editor in this process (own Runtime)."""
     from codetap.config import Config
-    from codetap.daemon.server import lock_is_held
+    from codetap.daemon.lock import lock_is_held
     from codetap.lsp.hub import Hub
     from codetap.lsp.server import serve_stream
     from codetap.runtime import Runtime

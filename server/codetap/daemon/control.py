@@ -12,8 +12,9 @@ import sys
 import time
 from dataclasses import dataclass
 
+from codetap.daemon.lock import DaemonRunning, lock_is_held, read_pid
 from codetap.daemon.paths import DaemonPaths
-from codetap.daemon.server import Daemon, DaemonRunning, lock_is_held, read_pid
+from codetap.daemon.server import Daemon
 from codetap.errors import CodetapError
 
 

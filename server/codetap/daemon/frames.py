@@ -3,10 +3,12 @@ length, then a pickle (both ends are codetap processes started together on a soc
 
 from __future__ import annotations
 
-import asyncio
 import pickle
 import struct
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import asyncio
 
 _HEADER = struct.Struct("!I")
 
@@ -16,7 +18,7 @@ async def read_frame(reader: asyncio.StreamReader) -> Any:
     try:
         header = await reader.readexactly(_HEADER.size)
         return pickle.loads(await reader.readexactly(_HEADER.unpack(header)[0]))
-    except asyncio.IncompleteReadError:
+    except EOFError:  # asyncio.IncompleteReadError: the stream ended mid-frame or before it
         return None
 
 

@@ -48,7 +48,7 @@ class RemoteRuntime:
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._ids = itertools.count(1)
         self._reader: Store | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._proc: prelaunch.WorkerProcess | None = None
         self._front_sock: socket.socket | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._pump: asyncio.Task[None] | None = None
@@ -65,8 +65,12 @@ class RemoteRuntime:
 
     async def launch(self) -> None:
         """Start the worker process without waiting for it (then call :meth:`ready`)."""
-        self._proc, self._front_sock = prelaunch.take() or prelaunch.spawn_worker()
-        self._front_sock.sendall(frame_bytes(("go",)))
+        early = prelaunch.take()
+        if early is not None:
+            self._proc, self._front_sock = early
+        else:
+            self._proc, self._front_sock = prelaunch.spawn_worker()
+            self._front_sock.sendall(frame_bytes(("go",)))
 
     async def ready(self) -> None:
         """Wait until the launched worker's Runtime is open; its start errors propagate."""

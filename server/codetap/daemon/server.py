@@ -11,62 +11,17 @@ tasks become ``interrupted`` and resume at the next start.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import logging
 import os
 import signal
 from contextlib import suppress
-from typing import IO, Any
+from typing import Any
 
 from codetap.config import Config
+from codetap.daemon.lock import acquire_lock, read_pid
 from codetap.daemon.paths import DaemonPaths
-from codetap.errors import CodetapError
 
 log = logging.getLogger(__name__)
-
-
-class DaemonRunning(CodetapError):
-    """Another daemon holds the lock; ``pid`` is its process id when known."""
-
-    def __init__(self, paths: DaemonPaths, pid: int | None) -> None:
-        super().__init__(f"a codetap daemon is already running (pid {pid or '?'}, "
-                         f"socket {paths.socket})")
-        self.pid = pid
-
-
-def read_pid(paths: DaemonPaths) -> int | None:
-    """The pid recorded in ``daemon.pid``, or ``None`` if absent or unreadable."""
-    try:
-        return int(paths.pid.read_text().strip())
-    except (OSError, ValueError):
-        return None
-
-
-def acquire_lock(paths: DaemonPaths) -> IO[bytes]:
-    """Hold the daemon lock for as long as the returned file stays open; DaemonRunning if taken."""
-    fh = open(paths.lock, "a+b")  # noqa: SIM115 - the open file *is* the lock
-    os.chmod(paths.lock, 0o600)
-    try:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        fh.close()
-        raise DaemonRunning(paths, read_pid(paths)) from None
-    return fh
-
-
-def lock_is_held(paths: DaemonPaths) -> bool:
-    """Whether some process holds the daemon lock (a daemon is alive)."""
-    try:
-        fh = open(paths.lock, "rb")  # noqa: SIM115
-    except FileNotFoundError:
-        return False
-    with fh:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-        return False
 
 
 class Daemon:
@@ -101,10 +56,11 @@ class Daemon:
 
     async def run(self) -> None:
         """Serve until SIGTERM/SIGINT or :meth:`stop`; DaemonRunning if one already runs."""
+        from codetap.daemon import prelaunch
         from codetap.daemon.runtime_proxy import RemoteRuntime
 
         self.paths.ensure()
-        lock = acquire_lock(self.paths)
+        lock = prelaunch.take_lock(self.paths) or acquire_lock(self.paths)
         try:
             with suppress(FileNotFoundError):
                 self.paths.socket.unlink()

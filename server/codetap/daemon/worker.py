@@ -17,6 +17,7 @@ running ``interrupted`` and resumes them (ARCHITECTURE.md "Durability").
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import logging
 import os
@@ -33,6 +34,8 @@ from codetap.types import JSON
 log = logging.getLogger(__name__)
 WORKER_NICENESS = 10
 _PR_SET_PDEATHSIG = 1
+_PR_SET_NAME = 15
+PROCESS_NAME = b"codetap-worker"
 
 
 class _Forward:
@@ -80,7 +83,9 @@ async def serve(fd: int) -> None:
         runtime = await Runtime.open(Config.load(), listeners=[_Forward(writer)])
     except Exception as exc:  # noqa: BLE001 - reported to the front process, typed
         write_frame(writer, ("failed", _exc_info(exc)))
-        await writer.drain()
+        # The front may already be gone: it loads the same config and reports the error.
+        with contextlib.suppress(ConnectionError):
+            await writer.drain()
         return
     write_frame(writer, ("ready",))
     calls: set[asyncio.Task[None]] = set()
@@ -98,7 +103,8 @@ async def serve(fd: int) -> None:
 
 
 def _die_with_parent() -> None:
-    """Get SIGKILL when the daemon's front process dies (Linux ``PR_SET_PDEATHSIG``).
+    """Get SIGKILL when the daemon's front process dies (Linux ``PR_SET_PDEATHSIG``), and
+    name the process ``codetap-worker`` (``PR_SET_NAME``, what ``ps -o comm`` shows).
 
     A daemon killed with ``kill -9`` must take its worker with it: the tasks are then
     ``interrupted`` and the next daemon resumes them, rather than two workers sharing the
@@ -108,21 +114,29 @@ def _die_with_parent() -> None:
     try:
         libc = ctypes.CDLL(None, use_errno=True)  # the process's own symbols include libc
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        # ``ps``/``pgrep`` tell the worker from the front (a forked worker shares its argv).
+        libc.prctl(_PR_SET_NAME, ctypes.c_char_p(PROCESS_NAME))
     except (OSError, AttributeError):
         log.warning("cannot tie the worker's life to the daemon on this platform")
     if os.getppid() != parent:
         os._exit(1)
 
 
-def main() -> None:
-    """``python -m codetap.daemon.worker FD``."""
+def run(fd: int) -> int:
+    """Serve the front process on socket ``fd`` until it closes; the exit status."""
     logging.basicConfig(level=os.environ.get("CODETAP_LOG", "INFO"),
                         format="%(asctime)s %(levelname)s worker %(name)s: %(message)s")
     logging.getLogger("pygls").setLevel(logging.WARNING)
     _die_with_parent()
     # Background work yields the CPU to the editor-facing process (and the user's editor).
     os.nice(WORKER_NICENESS)
-    asyncio.run(serve(int(sys.argv[1])))
+    asyncio.run(serve(fd))
+    return 0
+
+
+def main() -> None:
+    """``python -m codetap.daemon.worker FD``."""
+    sys.exit(run(int(sys.argv[1])))
 
 
 if __name__ == "__main__":

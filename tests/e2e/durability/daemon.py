@@ -18,8 +18,8 @@ from tests.e2e.durability.journal import task_row
 
 from codetap.cli.remote import daemon_request
 from codetap.daemon.control import start_detached, stop
+from codetap.daemon.lock import lock_is_held, read_pid
 from codetap.daemon.paths import DaemonPaths
-from codetap.daemon.server import lock_is_held, read_pid
 from codetap.store.faults import ENV as FAULT_ENV
 from codetap.store.faults import ONCE_ENV
 

@@ -13,8 +13,9 @@ import pytest
 
 from codetap.config import Config
 from codetap.daemon import control
+from codetap.daemon.lock import DaemonRunning
 from codetap.daemon.paths import DaemonPaths, RuntimeDirError
-from codetap.daemon.server import Daemon, DaemonRunning
+from codetap.daemon.server import Daemon
 
 
 def test_paths_follow_xdg_and_fallback(tmp_path: Path) -> None:

@@ -37,7 +37,7 @@ class Recorder:
 
 
 def worker_pids() -> set[int]:
-    out = subprocess.run(["pgrep", "-f", "codetap.daemon.worker"], capture_output=True, text=True,
+    out = subprocess.run(["pgrep", "-x", "codetap-worker"], capture_output=True, text=True,
                          check=False)
     return {int(p) for p in out.stdout.split()}
 
