@@ -3,8 +3,14 @@
 Starts a real daemon (own XDG dirs in a temp dir) on a throwaway git repo, connects over
 its unix socket like an editor, and measures round trips of ``codetap/task/list``,
 ``textDocument/codeAction`` and ``textDocument/didChange`` (+ a request behind it, since a
-notification has no reply): first idle, then while 4 tasks run (replay model, no delays,
-tasks restarted as they finish). Targets: p99 <= 20 ms and <= 1.5x idle.
+notification has no reply), idle and then while 4 tasks run. Targets: p99 <= 20 ms and
+<= 1.5x idle, in the same run.
+
+Both phases see the same buffer state: first 4 tasks run to ``ready`` (their 120
+suggestions sit on the open buffer), then idle is measured, then 4 long tasks start (replay
+model, no delays, editing another file and committing each step in their worktrees; none
+finishes during the measurement) and busy is measured. The busy phase lists twice as many
+tasks as the idle one, which counts against it.
 
     python bench/editor_latency.py [--samples 300]
 """
@@ -65,22 +71,27 @@ class Client:
         self.w.write(frame({"jsonrpc": "2.0", "method": method, "params": params}))
 
 
+def _session(path: Path, file: str, edits: int) -> None:
+    turns = [{"tool_calls": [{"name": "read", "arguments": {"path": file}}]}]
+    for i in range(edits):
+        turns.append({"tool_calls": [{"name": "edit", "arguments": {
+            "path": file, "old_string": f"return x + {i}\n",
+            "new_string": f"return x + {i} + 0\n"}}]})
+    turns.append({"tool_calls": [{"name": "finish", "arguments": {"summary": "done"}}]})
+    path.write_text("".join(json.dumps(t) + "\n" for t in turns))
+
+
 def setup(tmp: Path) -> tuple[dict[str, str], Path]:
     repo = tmp / "repo"
     repo.mkdir()
     (repo / "big.py").write_text(SOURCE)
+    (repo / "other.py").write_text(SOURCE)
     git = ["git", "-c", "user.name=b", "-c", "user.email=b@localhost"]
     subprocess.run([*git, "init", "-q", "-b", "main"], cwd=repo, check=True)
     subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
     subprocess.run([*git, "commit", "-qm", "init"], cwd=repo, check=True)
-    turns = [{"tool_calls": [{"name": "read", "arguments": {"path": "big.py"}}]}]
-    for i in range(30):
-        turns.append({"tool_calls": [{"name": "edit", "arguments": {
-            "path": "big.py", "old_string": f"return x + {i}\n",
-            "new_string": f"return x + {i} + 0\n"}}]})
-    turns.append({"tool_calls": [{"name": "finish", "arguments": {"summary": "done"}}]})
-    session = tmp / "session.jsonl"
-    session.write_text("".join(json.dumps(t) + "\n" for t in turns))
+    _session(tmp / "short.jsonl", "big.py", 30)
+    _session(tmp / "long.jsonl", "other.py", 200)
     env = dict(os.environ)
     for name in ("runtime", "data", "config"):
         (tmp / name).mkdir(mode=0o700)
@@ -88,8 +99,26 @@ def setup(tmp: Path) -> tuple[dict[str, str], Path]:
                XDG_CONFIG_HOME=str(tmp / "config"))
     (tmp / "config" / "codetap").mkdir()
     (tmp / "config" / "codetap" / "config.toml").write_text(
-        f'default_model = "r"\n[models.r]\nprovider = "replay"\npath = "{session}"\n')
+        'default_model = "short"\n'
+        f'[models.short]\nprovider = "replay"\npath = "{tmp / "short.jsonl"}"\n'
+        f'[models.long]\nprovider = "replay"\npath = "{tmp / "long.jsonl"}"\n')
     return env, repo
+
+
+async def run_tasks(c: Client, root_uri: str, model: str, wait: bool) -> list[str]:
+    """Start TASKS tasks on ``model``; with ``wait``, until they are all ready."""
+    ids = [(await c.call("codetap/task/start", {"intent": "bench", "root_uri": root_uri,
+                                                "model": model}))["id"]
+           for _ in range(TASKS)]
+    deadline = time.monotonic() + 300
+    while wait:
+        states = [(await c.call("codetap/task/get", {"id": i}))["state"] for i in ids]
+        if all(s == "ready" for s in states):
+            break
+        if any(s in ("failed", "cancelled") for s in states) or time.monotonic() > deadline:
+            raise RuntimeError(f"seed tasks did not get ready: {states}")
+        await asyncio.sleep(0.1)
+    return ids
 
 
 def p99(xs: list[float]) -> float:
@@ -118,17 +147,6 @@ async def measure(c: Client, uri: str, samples: int, version: list[int]) -> dict
     return {k: p99(v) * 1000 for k, v in out.items()}
 
 
-async def keep_running(c: Client, root_uri: str, stop_at: asyncio.Event) -> int:
-    started = 0
-    while not stop_at.is_set():
-        active = await c.call("codetap/task/list", {"states": ["queued", "running"]})
-        for _ in range(TASKS - len(active["tasks"])):
-            await c.call("codetap/task/start", {"intent": "bench", "root_uri": root_uri})
-            started += 1
-        await asyncio.sleep(0.05)
-    return started
-
-
 async def main(samples: int) -> int:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
@@ -145,24 +163,32 @@ async def main(samples: int) -> int:
             c.notify("textDocument/didOpen", {"textDocument": {
                 "uri": uri, "languageId": "python", "version": 1, "text": SOURCE}})
             version = [1]
+            await run_tasks(c, repo.as_uri(), "short", wait=True)
+            await asyncio.sleep(1.0)  # suggestions of the last seed task are published
             await measure(c, uri, 30, version)  # warm up
             idle = await measure(c, uri, samples, version)
             loader = Client(*await asyncio.open_unix_connection(str(paths.socket)))
             await loader.call("initialize", {"processId": None, "capabilities": {}})
             loader.notify("initialized", {})
-            done = asyncio.Event()
-            keeper = asyncio.create_task(keep_running(loader, repo.as_uri(), done))
+            busy_ids = await run_tasks(loader, repo.as_uri(), "long", wait=False)
             await asyncio.sleep(0.5)
+            steps0 = [(await c.call("codetap/task/get", {"id": i}))["steps"] for i in busy_ids]
             busy = await measure(c, uri, samples, version)
-            done.set()
-            started = await keeper
-            running_now = await c.call("codetap/task/list", {"states": ["running", "queued"]})
+            after = [await c.call("codetap/task/get", {"id": i}) for i in busy_ids]
+            listed = len((await c.call("codetap/task/list", {}))["tasks"])
+            shown = len((await c.call("textDocument/codeAction", {
+                "textDocument": {"uri": uri},
+                "range": {"start": {"line": 0, "character": 0},
+                          "end": {"line": 600, "character": 0}},
+                "context": {"diagnostics": []}})) or [])
         finally:
             stop(paths)
+    running = sum(1 for t in after if t["state"] == "running")
+    steps = sum(t["steps"] for t in after) - sum(steps0)
     ok = True
-    print(f"editor_latency: p99 round trip (ms), {samples} samples each; "
-          f"{started} tasks started while busy ({TASKS} kept running; "
-          f"{len(running_now['tasks'])} active at end)")
+    print(f"editor_latency: p99 round trip (ms), {samples} samples each; busy: {running} of "
+          f"{TASKS} tasks still running at the end, {steps} agent steps made during the "
+          f"measurement; {listed} tasks listed, {shown} code actions on the buffer")
     print(f"{'operation':<12} {'idle':>8} {'busy':>8} {'ratio':>6}  target")
     for op in idle:
         ratio = busy[op] / idle[op] if idle[op] else float("inf")

@@ -26,6 +26,11 @@ Example::
     max_tokens = 2_000_000
     max_cost_usd = 5.0
     max_wall_s = 3600
+
+    [daemon]
+    resume_interrupted = "auto"    # "auto": resume tasks a crash interrupted; else on request
+    worker_priority = "idle"       # "idle": tasks run only on CPU nothing else wants
+                                   # (Linux SCHED_IDLE); "low": nice +10
 """
 
 from __future__ import annotations
@@ -57,6 +62,9 @@ base_url = "http://127.0.0.1:11434/v1" (Ollama's default). Then run
 `codetap run "..." --repo PATH --model gpt`, or try `codetap demo`, which needs no model."""
 
 
+WORKER_PRIORITIES = ("idle", "low")
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     """Per-task bounds: steps (model turns), tokens (input+output), cost (USD), wall time (s)."""
@@ -79,6 +87,7 @@ class Config:
     default_model: str | None = None
     limits: Limits = Limits()
     resume_interrupted: bool = True
+    worker_priority: str = "idle"
     bash_timeout_s: float = 120.0
     lsp: dict[str, Any] = field(default_factory=dict)
     user_config_path: Path = Path()
@@ -122,6 +131,10 @@ class Config:
                 f"default_model = {default_model!r} but there is no [models.{default_model}] table"
             )
         daemon = raw.get("daemon", {})
+        priority = daemon.get("worker_priority", "idle")
+        if priority not in WORKER_PRIORITIES:
+            raise ConfigError(f"[daemon] worker_priority = {priority!r}: expected one of "
+                              f"{', '.join(map(repr, WORKER_PRIORITIES))}")
         return cls(
             data_dir=data_dir,
             config_dir=config_dir,
@@ -131,6 +144,7 @@ class Config:
             default_model=default_model,
             limits=_dataclass_from(Limits, raw.get("limits", {}), "limits"),
             resume_interrupted=daemon.get("resume_interrupted", "auto") == "auto",
+            worker_priority=priority,
             bash_timeout_s=float(raw.get("tools", {}).get("bash_timeout_s", 120.0)),
             lsp=raw.get("lsp", {}),
             user_config_path=user,

@@ -6,6 +6,7 @@ Every action is a ``Command`` (no inline edit), so accepting goes through the se
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from lsprotocol import types as lsp
@@ -62,8 +63,14 @@ def _suggestion_actions(items: list[Suggestion]) -> list[lsp.CodeAction]:
     return actions
 
 
+@functools.lru_cache(maxsize=1024)
+def _root_uri(uri: str) -> str:
+    # Code actions are asked on every cursor move; a file's repository does not move.
+    return path_to_uri(find_repo_root(uri_to_path(uri)))
+
+
 def _start_action(title: str, kind: str, uri: str, rng: lsp.Range, intent: str) -> lsp.CodeAction:
-    root = path_to_uri(find_repo_root(uri_to_path(uri)))
+    root = _root_uri(uri)
     params = {"intent": intent, "root_uri": root, "scope": {"uri": uri, "range": _range_json(rng)}}
     return lsp.CodeAction(
         title=title, kind=kind,

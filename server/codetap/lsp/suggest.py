@@ -41,6 +41,12 @@ def _read(path: str) -> str | None:
         return None
 
 
+def _visible(items: Sequence[Suggestion]) -> list[tuple[object, ...]]:
+    """What a client shows of suggestions: everything but the buffer version."""
+    return [(s.hunk_id, s.uri, s.range, s.old_text, s.new_text, s.conflict, s.create,
+             s.delete) for s in items]
+
+
 class SuggestionBook:
     """Suggestions shown to one session, by task id."""
 
@@ -113,7 +119,9 @@ class SuggestionBook:
         old = self.by_task.pop(task_id, [])
         if items:
             self.by_task[task_id] = items
-        if not old and not items:
+        if _visible(old) == _visible(items):
+            # Typing elsewhere only moves the buffer version: the client's view is current
+            # (the new version is kept above for the next applyEdit).
             return
         # Structured hunks first: a client that reacts to the diagnostics has them already.
         self.session.notify(methods.SUGGESTIONS, dump(suggestions_params(task_id, items)))

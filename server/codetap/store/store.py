@@ -210,8 +210,7 @@ class Store:
         if states:
             sql += f" AND state IN ({','.join('?' * len(states))})"
             args.extend(s.value for s in states)
-        cur = await self._conn.execute(sql + " ORDER BY id DESC", args)
-        return [_task(r) for r in await cur.fetchall()]
+        return [_task(r) for r in self._w.execute(sql + " ORDER BY id DESC", args)]
 
     async def update_task(self, task_id: int, **fields: Any) -> TaskRow:
         """Set columns of a task (``usage=Usage`` and ``state=TaskState`` accepted)."""
