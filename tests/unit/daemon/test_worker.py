@@ -17,7 +17,7 @@ from tests.unit.cli.test_cli import configure
 
 from codetap.config import Config
 from codetap.daemon.runtime_proxy import RemoteRuntime, WorkerGone
-from codetap.errors import InvalidTransition, TaskNotFound
+from codetap.errors import ConfigError, InvalidTransition, TaskNotFound
 from codetap.types import JSON, TaskState
 
 
@@ -109,3 +109,33 @@ def test_killing_the_daemon_kills_its_worker(xdg: Path) -> None:
     finally:
         if daemon.poll() is None:
             daemon.kill()
+
+
+async def test_worker_runs_at_idle_priority_by_default(xdg: Path, tmp_path: Path) -> None:
+    configure(xdg, fix_session(tmp_path / "s.jsonl"))
+    rt = await RemoteRuntime.start(Config.load())
+    try:
+        assert rt.worker_pid is not None
+        assert os.sched_getscheduler(rt.worker_pid) == os.SCHED_IDLE
+    finally:
+        await rt.close()
+
+
+async def test_low_worker_priority_is_nice_and_a_bad_value_is_refused(
+    xdg: Path, tmp_path: Path
+) -> None:
+    configure(xdg, fix_session(tmp_path / "s.jsonl"))
+    path = xdg / "config" / "codetap" / "config.toml"
+    text = path.read_text()
+    path.write_text(text + '[daemon]\nworker_priority = "low"\n')
+    rt = await RemoteRuntime.start(Config.load())
+    try:
+        assert rt.worker_pid is not None
+        assert os.sched_getscheduler(rt.worker_pid) == os.SCHED_OTHER
+        assert os.getpriority(os.PRIO_PROCESS, rt.worker_pid) == os.getpriority(
+            os.PRIO_PROCESS, 0) + 10
+    finally:
+        await rt.close()
+    path.write_text(text + '[daemon]\nworker_priority = "realtime"\n')
+    with pytest.raises(ConfigError, match="worker_priority = 'realtime'"):
+        Config.load()
