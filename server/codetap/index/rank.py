@@ -139,13 +139,14 @@ def rank_definitions(
     symbols: NameTables | Mapping[str, tuple[Tag, ...]],
     personalize_files: Iterable[str] = (),
     personalize_names: Iterable[str] = (),
+    limit: int | None = None,
 ) -> list[tuple[str, str]]:
-    """(rel_path, name) definitions ordered most important first.
+    """(rel_path, name) definitions ordered most important first (the first ``limit``).
 
     ``symbols`` is an index snapshot (:meth:`codetap.index.SymbolIndex.name_tables`, the
-    fast path) or rel_path -> tags. Every defined (file, name) appears once. Definitions
-    of ``personalize_names`` come first, then by the rank flowing to them, then by their
-    file's rank, then by path and name.
+    fast path) or rel_path -> tags. Without ``limit`` every defined (file, name) appears
+    once. Definitions of ``personalize_names`` come first, then by the rank flowing to
+    them, then by their file's rank, then by path and name.
     """
     tables = symbols if isinstance(symbols, NameTables) else NameTables.from_files(symbols)
     names = set(personalize_names)
@@ -182,7 +183,7 @@ def rank_definitions(
             value = sum(v for s, v in terms.items() if s != dst) if dst in terms else everyone
             key = (dst, name)
             score[key] = score.get(key, 0.0) + value
-    return _order(defs, names, score, file_rank)
+    return _order(defs, names, score, file_rank, limit)
 
 
 def _order(
@@ -190,25 +191,27 @@ def _order(
     mentioned: set[str],
     score: Mapping[tuple[str, str], float],
     file_rank: Mapping[str, float],
+    limit: int | None = None,
 ) -> list[tuple[str, str]]:
-    """Definitions by (not mentioned, -score, -file rank, path, name). Most have no score:
-    those are laid out per file (files by rank, names sorted) instead of sorted one by one."""
+    """Definitions by (not mentioned, -score, -file rank, path, name), the first ``limit``
+    of them (all if None). Scored definitions are sorted one by one; the rest (most of
+    them) are laid out per file (files by rank, names sorted), and only if the scored ones
+    do not already fill ``limit``."""
     file_key = {rel: (-r, rel) for rel, r in file_rank.items()}
     out: list[tuple[str, str]] = []
     for first in (True, False):
-        scored = []
-        unscored: dict[str, list[str]] = {}
-        for name, per_file in defs.items():
-            if (name in mentioned) != first:
-                continue
-            for rel in per_file:
-                s = score.get((rel, name), 0.0)
-                if s:
-                    scored.append((-s, file_key.get(rel, (0.0, rel)), name))
-                else:
-                    unscored.setdefault(rel, []).append(name)
-        scored.sort()
+        scored = sorted((-s, file_key.get(rel, (0.0, rel)), name)
+                        for (rel, name), s in score.items() if s and (name in mentioned) == first)
         out.extend((key[1], name) for _, key, name in scored)
+        if limit is not None and len(out) >= limit:
+            return out[:limit]
+        unscored: dict[str, list[str]] = {}
+        for name in (mentioned if first else defs):
+            if not first and name in mentioned:
+                continue
+            for rel in defs.get(name, ()):
+                if not score.get((rel, name)):
+                    unscored.setdefault(rel, []).append(name)
         for rel in sorted(unscored, key=lambda r: file_key.get(r, (0.0, r))):
             out.extend((rel, name) for name in sorted(unscored[rel]))
-    return out
+    return out if limit is None else out[:limit]

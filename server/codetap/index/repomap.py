@@ -85,7 +85,8 @@ def render_repo_map(
     if max_tokens <= 0:
         raise ValueError("max_tokens must be positive")
     tables = index.name_tables()
-    ranked = rank_definitions(tables, files, names)
+    # A definition costs at least one token: more than max_tokens of them never fit.
+    ranked = rank_definitions(tables, files, names, limit=max_tokens)
     tags_of = tables.defs
     lines = _Lines(index.root)
 

@@ -89,3 +89,15 @@ def test_ranking_is_pinned(index: SymbolIndex, scenario: str) -> None:
     assert len(order) == len(set(order)) == sum(
         len(per_file) for per_file in index.name_tables().defs.values()
     )
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_a_limited_ranking_is_the_prefix_of_the_full_one(index: SymbolIndex, scenario: str) -> None:
+    files, names = SCENARIOS[scenario]
+    tables = index.name_tables()
+    order = rank_definitions(tables, files, names)
+    scored = 0
+    for limit in (1, 2, 7, 40, 200, len(order) - 1, len(order) + 5):
+        assert rank_definitions(tables, files, names, limit=limit) == order[:limit], limit
+        scored += 1
+    assert scored == 7 and len(order) > 200
