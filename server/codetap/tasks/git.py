@@ -112,13 +112,32 @@ async def remove_worktree(repo: Path, path: Path, branch: str | None = None) -> 
 
 
 async def commit_all(worktree: Path, message: str) -> str | None:
-    """Commit every change in ``worktree``; the new commit id, or None if nothing changed."""
-    status = await git(worktree, "status", "--porcelain", "-z", "--untracked-files=all")
-    if not status:
-        return None
+    """Commit every change in ``worktree``; the new commit id, or None if nothing changed.
+
+    Three git processes per step (add, commit, rev-parse), and no automatic maintenance
+    after the commit (``maintenance.auto=false``): each process a step starts is work the
+    machine does next to the user's editor. WorkspaceError if the commit fails for another
+    reason than an unchanged tree.
+    """
     await git(worktree, "add", "-A")
-    await git(worktree, "commit", "-q", "--no-verify", "-m", message)
+    try:
+        await git(worktree, "-c", "maintenance.auto=false", "commit", "-q", "--no-verify",
+                  "-m", message)
+    except WorkspaceError:
+        unchanged = await _git_status(worktree, "diff", "--cached", "--quiet", "HEAD")
+        if unchanged == 0:
+            return None
+        raise
     return (await git(worktree, "rev-parse", "HEAD")).strip()
+
+
+async def _git_status(cwd: Path, *args: str) -> int:
+    """Exit status of ``git args`` in ``cwd`` (output discarded)."""
+    proc = await asyncio.create_subprocess_exec(
+        "git", *_NO_HOOKS, *args, cwd=cwd, stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )
+    return await proc.wait()
 
 
 async def head(worktree: Path) -> str:
