@@ -196,7 +196,7 @@ async def main(samples: int) -> int:
                 for op, xs in (await measure(c, uri, samples // BLOCKS, version)).items():
                     idle.setdefault(op, []).extend(xs)
                 before = await set_states(loader, busy_ids, "resume", "running")
-                await asyncio.sleep(0.2)
+                await asyncio.sleep(0.5)  # past the resume (worktree reset), into steady work
                 for op, xs in (await measure(c, uri, samples // BLOCKS, version)).items():
                     busy.setdefault(op, []).extend(xs)
                 steps += sum([(await c.call("codetap/task/get", {"id": i}))["steps"]
@@ -213,7 +213,7 @@ async def main(samples: int) -> int:
     running = sum(1 for t in after if t["state"] == "running")
     ok = True
     print(f"editor_latency: p99 round trip (ms), {len(idle['task/list'])} samples each, in "
-          f"{BLOCKS} alternating blocks; busy: {steps} agent steps made while measured, "
+          f"{BLOCKS} alternating blocks; busy: {steps} agent steps made in the busy blocks, "
           f"{running} of {TASKS} tasks running at the end; {listed} tasks listed, "
           f"{shown} code actions on the buffer")
     print(f"{'operation':<12} {'idle':>8} {'busy':>8} {'ratio':>6}  target")
