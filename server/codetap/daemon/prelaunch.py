@@ -125,14 +125,14 @@ def start_early() -> None:
     other daemon's pid) when it tries the lock again.
     """
     global _pending, _lock
-    from codetap.daemon.lock import DaemonRunning, acquire_lock
+    from codetap.daemon.lock import acquire_lock
     from codetap.errors import CodetapError
 
     proc, sock = fork_worker()
     try:
         paths = DaemonPaths.from_env().ensure()
         _lock = (paths, acquire_lock(paths))
-    except (DaemonRunning, CodetapError, OSError):
+    except (CodetapError, OSError):  # DaemonRunning among them
         sock.close()
         proc.wait()
         return

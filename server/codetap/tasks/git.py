@@ -124,20 +124,10 @@ async def commit_all(worktree: Path, message: str) -> str | None:
         await git(worktree, "-c", "maintenance.auto=false", "commit", "-q", "--no-verify",
                   "-m", message)
     except WorkspaceError:
-        unchanged = await _git_status(worktree, "diff", "--cached", "--quiet", "HEAD")
-        if unchanged == 0:
+        if not await git(worktree, "diff", "--cached", "--name-only", "HEAD"):
             return None
         raise
     return (await git(worktree, "rev-parse", "HEAD")).strip()
-
-
-async def _git_status(cwd: Path, *args: str) -> int:
-    """Exit status of ``git args`` in ``cwd`` (output discarded)."""
-    proc = await asyncio.create_subprocess_exec(
-        "git", *_NO_HOOKS, *args, cwd=cwd, stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )
-    return await proc.wait()
 
 
 async def head(worktree: Path) -> str:
