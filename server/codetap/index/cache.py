@@ -1,17 +1,17 @@
 """Persistent per-file tag cache in SQLite (stdlib ``sqlite3``).
 
 One database file per tags-query version and Python version
-(``symbols-<fingerprint>-py<XY>.sqlite3`` in the cache directory), so editing a query invalidates everything parsed with the old one. Rows are
-keyed on ``(root, path)`` and valid only while the file's ``(mtime_ns, size)`` match:
-the cache is namespaced by the workspace root and never depends on anything else.
-Tags are stored per file as a ``marshal`` blob of row tuples (fast to write and read; the
+(``symbols-<fingerprint>-py<XY>.sqlite3`` in the cache directory), so editing a query
+invalidates everything parsed with the old one. Rows are keyed on ``(root, path)`` and
+valid only while the file's ``(mtime_ns, size)`` match: the cache is namespaced by the
+workspace root and never depends on anything else. Tags are stored per file as the
+``marshal`` blob of :func:`codetap.index.tags.encode_rows` (fast to write and read; the
 file name includes the Python version because marshal's format is only promised per
 version).
 """
 
 from __future__ import annotations
 
-import marshal
 import sqlite3
 import sys
 from collections.abc import Iterable
@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codetap.index.languages import queries_fingerprint
-from codetap.index.tags import Kind, Tag
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -40,49 +39,6 @@ class CachedFile:
     mtime_ns: int
     size: int
     payload: bytes
-
-
-Row = tuple[str, str, str, int, int, int]
-
-
-def tag_rows(tags: Iterable[Tag]) -> list[Row]:
-    """Tags as ``(name, kind, category, line, column, end_line)`` tuples (path implied)."""
-    return [(t.name, t.kind, t.category, t.line, t.column, t.end_line) for t in tags]
-
-
-def encode_tags(tags: Iterable[Tag]) -> bytes:
-    """The cache payload of one file's tags: ``marshal`` of :func:`tag_rows`."""
-    return marshal.dumps(tag_rows(tags))
-
-
-def decode_rows(rel_path: str, rows: Iterable[Row]) -> list[Tag]:
-    """Tags of ``rel_path`` from row tuples; raises ValueError on a malformed row."""
-    intern = sys.intern
-    path = intern(rel_path)
-    try:
-        return [
-            Tag(path, intern(name), _kind(kind), intern(category), line, column, end)
-            for name, kind, category, line, column, end in rows
-        ]
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"corrupt cached tags for {rel_path}") from exc
-
-
-def decode_tags(rel_path: str, payload: bytes) -> list[Tag]:
-    """Inverse of :func:`encode_tags`; raises ValueError on a corrupt payload."""
-    try:
-        rows = marshal.loads(payload)
-    except (TypeError, ValueError, EOFError) as exc:
-        raise ValueError(f"corrupt cached tags for {rel_path}") from exc
-    return decode_rows(rel_path, rows)
-
-
-def _kind(kind: str) -> Kind:
-    if kind == "def":
-        return "def"
-    if kind == "ref":
-        return "ref"
-    raise ValueError(f"bad tag kind {kind!r}")
 
 
 class TagCache:
@@ -118,7 +74,7 @@ class TagCache:
         return {path: CachedFile(m, s, payload) for path, m, s, payload in rows}
 
     def store(self, changed: dict[str, tuple[int, int, bytes]], removed: Iterable[str]) -> None:
-        """Write ``changed`` (path -> (mtime_ns, size, payload of :func:`encode_tags`)) and
+        """Write ``changed`` (path -> (mtime_ns, size, payload of :func:`codetap.index.tags.encode_rows`)) and
         delete ``removed`` paths."""
         rows = [(self.root, path, m, s, payload) for path, (m, s, payload) in changed.items()]
         gone = [(self.root, path) for path in removed]

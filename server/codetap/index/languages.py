@@ -8,7 +8,6 @@ built once per process and per thread (a ``tree_sitter.Parser`` is not thread-sa
 from __future__ import annotations
 
 import functools
-import hashlib
 import threading
 from pathlib import Path, PurePosixPath
 
@@ -81,6 +80,8 @@ def get_parser(lang: str) -> tree_sitter.Parser:
 @functools.cache
 def queries_fingerprint() -> str:
     """A short hash of all tags queries: cached tags are only valid for the same queries."""
+    import hashlib  # here: the parsing workers never need it
+
     digest = hashlib.sha256()
     for lang in LANGUAGES:
         digest.update(lang.encode())

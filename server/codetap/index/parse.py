@@ -16,31 +16,19 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from codetap.index.cache import decode_tags, encode_tags
-from codetap.index.tags import Tag, extract_tags
+from codetap.index.tags import Tag, decode_rows, decode_tags, encode_rows
+from codetap.index.worker import file_rows, parse_to_payloads
 
 PARALLEL_MIN_FILES = 150
 
 
 def parse_file(root: Path, rel_path: str) -> list[Tag] | None:
     """Tags of ``root / rel_path``, or None if the file cannot be read."""
-    try:
-        data = (root / rel_path).read_bytes()
-    except OSError:
-        return None
-    return extract_tags(rel_path, data)
+    rows = file_rows(root, rel_path)
+    return None if rows is None else decode_rows(rel_path, rows)
 
 
 Parsed = tuple[list[Tag], bytes]
-
-
-def parse_to_payloads(root: Path, rel_paths: list[str]) -> dict[str, bytes | None]:
-    """Parse in this thread; rel_path -> cache payload (:func:`encode_tags`) or None."""
-    out: dict[str, bytes | None] = {}
-    for rel in rel_paths:
-        tags = parse_file(root, rel)
-        out[rel] = None if tags is None else encode_tags(tags)
-    return out
 
 
 def default_workers() -> int:
@@ -92,8 +80,8 @@ def parse_files(root: Path, rel_paths: list[str], workers: int) -> dict[str, Par
     results: dict[str, Parsed | None] = {}
     if workers <= 1 or len(rel_paths) < PARALLEL_MIN_FILES:
         for rel in rel_paths:
-            tags = parse_file(root, rel)
-            results[rel] = None if tags is None else (tags, encode_tags(tags))
+            rows = file_rows(root, rel)
+            results[rel] = None if rows is None else (decode_rows(rel, rows), encode_rows(rows))
         return results
     # Interleaved shares mix large and small files, so workers finish together.
     shares = [rel_paths[i::workers] for i in range(workers)]

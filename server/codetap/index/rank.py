@@ -23,6 +23,9 @@ MAX_ITERATIONS = 100
 TOLERANCE = 1e-8
 COMMON_NAME_FILES = 5  # a name defined in more files than this says little
 USELESS_NAME_FILES = 50  # ... and in more than this, nothing
+# Scores (at most 1 in all) are compared to this many decimals, so that two sums of the
+# same terms in another order tie, and the tie is broken by file rank, path and name.
+SCORE_DIGITS = 15
 # Languages where calling a method needs an explicit receiver (self.f(), obj.f()), so a
 # bare call f() never means a method; Java and C++ have an implicit ``this``.
 EXPLICIT_RECEIVER = frozenset({"python", "javascript", "typescript", "tsx", "go", "rust"})
@@ -180,7 +183,7 @@ def rank_definitions(
             continue
         everyone = sum(terms.values())
         for dst in targets:
-            value = sum(v for s, v in terms.items() if s != dst) if dst in terms else everyone
+            value = everyone - terms[dst] if dst in terms else everyone
             key = (dst, name)
             score[key] = score.get(key, 0.0) + value
     return _order(defs, names, score, file_rank, limit)
@@ -200,7 +203,7 @@ def _order(
     file_key = {rel: (-r, rel) for rel, r in file_rank.items()}
     out: list[tuple[str, str]] = []
     for first in (True, False):
-        scored = sorted((-s, file_key.get(rel, (0.0, rel)), name)
+        scored = sorted((-round(s, SCORE_DIGITS), file_key.get(rel, (0.0, rel)), name)
                         for (rel, name), s in score.items() if s and (name in mentioned) == first)
         out.extend((key[1], name) for _, key, name in scored)
         if limit is not None and len(out) >= limit:

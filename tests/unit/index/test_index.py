@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sqlite3
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from codetap.index import SymbolIndex
+from codetap.index import index as index_module
 from codetap.index.parse import PARALLEL_MIN_FILES
 
 from .project import write
@@ -207,3 +209,22 @@ def test_name_tables_snapshot_survives_refresh(root: Path, cache_dir: Path) -> N
     # Re-parsing a file whose names stay the same (drop + add of the same names).
     index.refresh(["a.py"])
     assert index.name_tables().defs["three"]["a.py"][0].line == 1
+
+
+def test_a_large_build_freezes_the_collector_and_a_small_one_does_not(
+    root: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(root, FILES)
+    small = build(root, cache_dir)
+    assert small.tag_count() == sum(len(t) for t in small.files().values()) > 0
+    before = gc.get_freeze_count()
+    monkeypatch.setattr(index_module, "FREEZE_MIN_TAGS", small.tag_count())
+    try:
+        build(root, cache_dir / "again")
+        assert gc.get_freeze_count() > before
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()
+    monkeypatch.setattr(index_module, "FREEZE_MIN_TAGS", small.tag_count() + 1)
+    build(root, cache_dir / "third")
+    assert gc.get_freeze_count() == 0
