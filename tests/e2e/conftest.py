@@ -178,8 +178,10 @@ def make_client() -> LanguageClient:
 
 async def connect(env: Env, options: dict[str, Any] | None = None,
                   setup: Callable[[Editor], Any] | None = None) -> Editor:
-    """Start ``codetap lsp`` (the bridge), initialize, return the editor. ``setup(editor)``
-    runs before initialize (to register handlers for requests sent right after it)."""
+    """Start ``codetap lsp`` (the bridge), initialize, return the editor. ``options`` are
+    ``initializationOptions.codetap`` (``events`` defaults to on here, so tests can follow
+    the journal). ``setup(editor)`` runs before initialize (to register handlers for
+    requests sent right after it)."""
     config = ClientServerConfig(server_command=[sys.executable, "-m", "codetap", "lsp"],
                                 server_env=env.env, client_factory=make_client)
     client = await config.start()
@@ -199,7 +201,7 @@ async def connect(env: Env, options: dict[str, Any] | None = None,
         capabilities=client_capabilities("visual-studio-code"),
         root_uri=env.root_uri,
         workspace_folders=[lsp.WorkspaceFolder(uri=env.root_uri, name="repo")],
-        initialization_options={"codetap": options or {}},
+        initialization_options={"codetap": {"events": True, **(options or {})}},
     ))
     return editor
 

@@ -43,3 +43,20 @@ async def test_disconnect_mid_task_then_new_client_sees_result(env: Env) -> None
     finally:
         await second.client.shutdown_session()
         await second.client.stop()
+
+
+async def test_task_events_reach_only_clients_that_ask_for_them(env: Env, editor: Editor) -> None:
+    stock = await connect(env, {"events": False})
+    try:
+        info = await editor.request("codetap/task/start", {
+            "intent": "make add add", "root_uri": env.root_uri, "model": "slow"})
+        await editor.wait_state(info["id"], "ready")
+        await stock.wait_for(lambda: any(n["id"] == info["id"] and n["state"] == "ready"
+                                         for n in stock.notes.get("codetap/task/updated", [])))
+        seqs = [n["seq"] for n in editor.notes.get("codetap/task/event", [])
+                if n["id"] == info["id"]]
+        assert seqs and seqs == sorted(seqs)
+        assert "codetap/task/event" not in stock.notes
+    finally:
+        await stock.client.shutdown_session()
+        await stock.client.stop()

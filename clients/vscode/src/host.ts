@@ -83,7 +83,7 @@ class Host {
     const server: ServerOptions = { command: s.command, args: s.args, transport: TransportKind.stdio };
     const options: LanguageClientOptions = {
       documentSelector: s.languages.map((language) => ({ scheme: "file", language })),
-      initializationOptions: { codetap: { ask: true, suggestions: true } },
+      initializationOptions: { codetap: { ask: true, suggestions: true, events: true } },
       outputChannel: this.out,
     };
     const client = new LanguageClient("codetap", "codetap", server, options);

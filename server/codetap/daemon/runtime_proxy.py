@@ -106,6 +106,9 @@ class RemoteRuntime:
                     fut.set_result(value) if ok else fut.set_exception(_rebuild(value))
             elif frame[0] == "event":
                 self._dispatch(frame[1], frame[2])
+                # Let editor requests that arrived meanwhile run between events: a busy
+                # worker sends them in bursts, and reading a buffered frame never yields.
+                await asyncio.sleep(0)
             elif frame[0] == "closed":
                 break
         if self._writer is not None:

@@ -12,6 +12,7 @@ its session goes away; it is withdrawn from the asked client once the task stops
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from codetap.types import TaskState
@@ -34,6 +35,7 @@ class Hub:
         self._statuses: dict[int, dict[str, str]] = {}
         self._changes: dict[int, list[FileChange]] = {}
         self._asking: dict[tuple[int, str], Session] = {}
+        self._roots: dict[int, Path] = {}  # task id -> workspace root, from task updates
         self._unsubscribe: Callable[[], None] = runtime.subscribe(self)
 
     def close(self) -> None:
@@ -97,12 +99,14 @@ class Hub:
         if task.state != TaskState.WAITING:
             for key in [k for k in self._asking if k[0] == task.id]:
                 self._asking.pop(key).withdraw(key[1])
+        self._roots[task.id] = task.root
         for s in list(self.sessions):
             s.on_task_updated(task)
 
     def task_event(self, task_id: int, seq: int, kind: str, data: dict[str, Any]) -> None:
+        root = self._roots.get(task_id)
         for s in list(self.sessions):
-            s.on_task_event(task_id, seq, kind, data)
+            s.on_task_event(task_id, seq, kind, data, root)
 
     def question(self, q: Question) -> None:
         key = (q.task_id, q.question_id)

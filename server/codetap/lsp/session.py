@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 
+from codetap.daemon.connection import frame
 from codetap.errors import CodetapError
 from codetap.lsp.ask import prompt
 from codetap.lsp.convert import task_info, uri_to_path
@@ -98,16 +99,25 @@ class Session:
         if not task.cancelled() and (exc := task.exception()) is not None:
             log.error("session background work failed", exc_info=exc)
 
-    def notify(self, method: str, params: Any) -> None:
-        """Send a notification unless the connection is closed."""
-        if not self.closed:
-            self.server.protocol.notify(method, params)
+    def notify(self, method: str, params: dict[str, Any]) -> None:
+        """Send a codetap notification (``params`` JSON-ready) unless the connection is
+        closed. Written as one frame straight to the connection: these go out several times
+        per agent step, and pygls' generic path (attrs message, cattrs) costs several times
+        the JSON encoding."""
+        if self.closed:
+            return
+        writer = self.server.protocol.writer
+        if writer is None or writer.is_closing():
+            return
+        writer.write(frame({"jsonrpc": "2.0", "method": method, "params": params}))
 
     def watches(self, task: TaskRecord) -> bool:
         """Whether this client cares about ``task`` (its root overlaps a workspace root)."""
+        return self._covers(task.root)
+
+    def _covers(self, root: Path) -> bool:
         if not self.roots:
             return True
-        root = task.root
         return any(r == root or root in r.parents or r in root.parents for r in self.roots)
 
     # -- open documents --------------------------------------------------------------
@@ -153,8 +163,14 @@ class Session:
         elif self.book.has(task.id):
             self.book.clear(task.id)
 
-    def on_task_event(self, task_id: int, seq: int, kind: str, data: dict[str, Any]) -> None:
-        if self.closed or not self.initialized:
+    def on_task_event(
+        self, task_id: int, seq: int, kind: str, data: dict[str, Any], root: Path | None
+    ) -> None:
+        """Forward one journal entry if the client asked for them (``events``) and the
+        task's ``root`` (None: not known yet) is under its workspace."""
+        if self.closed or not self.initialized or not self.options.events:
+            return
+        if root is not None and not self._covers(root):
             return
         body = TaskEventParams(id=str(task_id), seq=seq, kind=kind, data=data)
         self.notify(methods.TASK_EVENT, dump(body))

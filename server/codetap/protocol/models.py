@@ -192,11 +192,14 @@ class ClientOptions(_Wire):
 
     ``ask``: the client answers ``codetap/ask`` requests (else window/showMessageRequest
     is used). ``suggestions``: the client draws ``codetap/suggestions`` itself (diagnostics
-    are still published).
+    are still published). ``events``: the client wants ``codetap/task/event``, every
+    journal entry of the tasks under its workspace (several per agent step; a stock
+    client would only pay to parse and drop them).
     """
 
     ask: bool = False
     suggestions: bool = False
+    events: bool = False
 
 
 def dump(model: BaseModel) -> dict[str, Any]:

@@ -61,7 +61,7 @@ function M.lsp_config()
     cmd = c.cmd,
     filetypes = c.filetypes,
     root_markers = c.root_markers,
-    init_options = { codetap = { ask = c.ask, suggestions = c.inline } },
+    init_options = { codetap = { ask = c.ask, suggestions = c.inline, events = true } },
     handlers = require("codetap.handlers").handlers(),
   }
 end

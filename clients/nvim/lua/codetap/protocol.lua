@@ -16,10 +16,11 @@
 ---@class codetap.AskResult
 ---@field answer string
 
----`initializationOptions.codetap`: what the client supports beyond stock LSP. `ask`: the client answers `codetap/ask` requests (else window/showMessageRequest is used). `suggestions`: the client draws `codetap/suggestions` itself (diagnostics are still published).
+---`initializationOptions.codetap`: what the client supports beyond stock LSP. `ask`: the client answers `codetap/ask` requests (else window/showMessageRequest is used). `suggestions`: the client draws `codetap/suggestions` itself (diagnostics are still published). `events`: the client wants `codetap/task/event`, every journal entry of the tasks under its workspace (several per agent step; a stock client would only pay to parse and drop them).
 ---@class codetap.ClientOptions
 ---@field ask? boolean default false
 ---@field suggestions? boolean default false
+---@field events? boolean default false
 
 ---The hunks of one file; `version` is the open buffer's version they were computed on.
 ---@class codetap.FileSuggestions

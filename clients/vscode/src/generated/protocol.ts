@@ -40,12 +40,14 @@ export interface AskResult {
   answer: string;
 }
 
-/** `initializationOptions.codetap`: what the client supports beyond stock LSP. `ask`: the client answers `codetap/ask` requests (else window/showMessageRequest is used). `suggestions`: the client draws `codetap/suggestions` itself (diagnostics are still published). */
+/** `initializationOptions.codetap`: what the client supports beyond stock LSP. `ask`: the client answers `codetap/ask` requests (else window/showMessageRequest is used). `suggestions`: the client draws `codetap/suggestions` itself (diagnostics are still published). `events`: the client wants `codetap/task/event`, every journal entry of the tasks under its workspace (several per agent step; a stock client would only pay to parse and drop them). */
 export interface ClientOptions {
   /** default false */
   ask?: boolean;
   /** default false */
   suggestions?: boolean;
+  /** default false */
+  events?: boolean;
 }
 
 /** The hunks of one file; `version` is the open buffer's version they were computed on. */
