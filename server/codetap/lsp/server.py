@@ -131,6 +131,7 @@ async def serve_stream(
 ) -> None:
     """Serve one editor over ``reader``/``writer`` until it disconnects or exits."""
     server, session = create_server(hub)
+    session.writer = writer
     try:
         await serve(reader, writer, server.protocol)
     finally:

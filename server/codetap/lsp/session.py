@@ -38,10 +38,12 @@ log = logging.getLogger(__name__)
 
 
 class Session:
-    """State of one LSP connection. ``server`` is its own pygls LanguageServer."""
+    """State of one LSP connection. ``server`` is its own pygls LanguageServer; ``writer``
+    the connection's stream, set by :func:`codetap.lsp.server.serve_stream`."""
 
     def __init__(self, server: LanguageServer, hub: Hub) -> None:
         self.server = server
+        self.writer: asyncio.StreamWriter | None = None
         self.hub = hub
         self.runtime = hub.runtime
         self.options = ClientOptions()
@@ -104,12 +106,9 @@ class Session:
         closed. Written as one frame straight to the connection: these go out several times
         per agent step, and pygls' generic path (attrs message, cattrs) costs several times
         the JSON encoding."""
-        if self.closed:
+        if self.closed or self.writer is None or self.writer.is_closing():
             return
-        writer = self.server.protocol.writer
-        if writer is None or writer.is_closing():
-            return
-        writer.write(frame({"jsonrpc": "2.0", "method": method, "params": params}))
+        self.writer.write(frame({"jsonrpc": "2.0", "method": method, "params": params}))
 
     def watches(self, task: TaskRecord) -> bool:
         """Whether this client cares about ``task`` (its root overlaps a workspace root)."""
