@@ -29,23 +29,52 @@ from typing import Any
 from codetap.config import Config
 from codetap.daemon.frames import read_frame, write_frame
 from codetap.runtime import Question, Runtime, TaskRecord
-from codetap.types import JSON
+from codetap.types import JSON, TaskState
 
 log = logging.getLogger(__name__)
 WORKER_NICENESS = 10
 _PR_SET_PDEATHSIG = 1
 _PR_SET_NAME = 15
 PROCESS_NAME = b"codetap-worker"
+UPDATE_INTERVAL_S = 0.05  # see Forward
 
 
-class _Forward:
-    """Runtime listener that sends every callback to the front process."""
+class Forward:
+    """Runtime listener that sends every callback to the front process over ``writer``.
 
-    def __init__(self, writer: asyncio.StreamWriter) -> None:
+    Journal events and questions go at once, in order. A task update that changes the
+    task's state goes at once too; one that only moves its progress (steps, usage) is
+    held for up to ``interval_s`` seconds and only the latest is sent: a task stepping
+    flat out updates several times per step, and every update is re-sent to each editor.
+    Every state transition still reaches the front, and the newest record always does.
+    Must be used from the worker's event loop (updates are flushed by a loop timer).
+    """
+
+    def __init__(self, writer: asyncio.StreamWriter, interval_s: float = UPDATE_INTERVAL_S) -> None:
         self.writer = writer
+        self.interval_s = interval_s
+        self._states: dict[int, TaskState] = {}
+        self._held: dict[int, TaskRecord] = {}
+        self._timer: asyncio.TimerHandle | None = None
 
     def task_updated(self, task: TaskRecord) -> None:
+        if self._states.get(task.id) == task.state:
+            self._held[task.id] = task
+            if self._timer is None:
+                self._timer = asyncio.get_running_loop().call_later(self.interval_s, self.flush)
+            return
+        self._held.pop(task.id, None)
+        self._states[task.id] = task.state
         write_frame(self.writer, ("event", "task_updated", (task,)))
+
+    def flush(self) -> None:
+        """Send the held progress updates now."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        held, self._held = self._held, {}
+        for task in held.values():
+            write_frame(self.writer, ("event", "task_updated", (task,)))
 
     def task_event(self, task_id: int, seq: int, kind: str, data: JSON) -> None:
         write_frame(self.writer, ("event", "task_event", (task_id, seq, kind, data)))
@@ -83,7 +112,8 @@ async def serve(fd: int) -> None:
         config = Config.load()
         if config.worker_priority == "idle":
             _run_when_idle()
-        runtime = await Runtime.open(config, listeners=[_Forward(writer)])
+        forward = Forward(writer)
+        runtime = await Runtime.open(config, listeners=[forward])
     except Exception as exc:  # noqa: BLE001 - reported to the front process, typed
         write_frame(writer, ("failed", _exc_info(exc)))
         # The front may already be gone: it loads the same config and reports the error.
@@ -100,6 +130,7 @@ async def serve(fd: int) -> None:
             task.add_done_callback(calls.discard)
     finally:
         await runtime.close()
+        forward.flush()
         write_frame(writer, ("closed",))
         await writer.drain()
         writer.close()

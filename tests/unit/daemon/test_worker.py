@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,8 +18,11 @@ from tests.unit.agent.test_task_run import CALC, TEST, fix_session
 from tests.unit.cli.test_cli import configure
 
 from codetap.config import Config
+from codetap.daemon.frames import read_frame
 from codetap.daemon.runtime_proxy import RemoteRuntime, WorkerGone
+from codetap.daemon.worker import Forward
 from codetap.errors import ConfigError, InvalidTransition, TaskNotFound
+from codetap.runtime import Runtime
 from codetap.types import JSON, TaskState
 
 
@@ -139,3 +144,44 @@ async def test_low_worker_priority_is_nice_and_a_bad_value_is_refused(
     path.write_text(text + '[daemon]\nworker_priority = "realtime"\n')
     with pytest.raises(ConfigError, match="worker_priority = 'realtime'"):
         Config.load()
+
+
+async def test_forward_sends_state_changes_at_once_and_coalesces_progress(
+    xdg: Path, tmp_path: Path
+) -> None:
+    repo = make_repo(tmp_path / "repo", {"calc.py": CALC, "test_calc.py": TEST})
+    configure(xdg, fix_session(tmp_path / "s.jsonl"))
+    a, b = socket.socketpair()
+    reader, keep = await asyncio.open_unix_connection(sock=a)
+    _, writer = await asyncio.open_unix_connection(sock=b)
+    forward = Forward(writer, interval_s=0.2)
+    runtime = await Runtime.open(Config.load())
+    try:
+        task = await runtime.start_task("make add add", repo)
+        await runtime.cancel(task.id)
+        base = await runtime.get_task(task.id)
+    finally:
+        await runtime.close()
+    running = dataclasses.replace(base, state=TaskState.RUNNING)
+    forward.task_updated(dataclasses.replace(running, steps=1))  # a new state: sent now
+    for step in (2, 3, 4):  # progress only: held, the latest one kept
+        forward.task_updated(dataclasses.replace(running, steps=step))
+    forward.task_updated(dataclasses.replace(running, state=TaskState.PAUSED, steps=4))
+    forward.task_updated(dataclasses.replace(running, state=TaskState.PAUSED, steps=5))
+    await writer.drain()
+
+    async def next_update() -> tuple[str, int]:
+        frame = await asyncio.wait_for(read_frame(reader), 1.0)
+        assert frame is not None and frame[:2] == ("event", "task_updated")
+        return frame[2][0].state.value, frame[2][0].steps
+
+    assert await next_update() == ("running", 1)
+    assert await next_update() == ("paused", 4)  # the held steps 2-3 are superseded
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(read_frame(reader), 0.1)  # steps 5 is held...
+    assert await next_update() == ("paused", 5)  # ... and sent when the interval ends
+    forward.task_updated(dataclasses.replace(running, state=TaskState.PAUSED, steps=6))
+    forward.flush()
+    assert await next_update() == ("paused", 6)
+    writer.close()
+    keep.close()
