@@ -31,3 +31,30 @@ def frame_bytes(frame: Any) -> bytes:
     """One frame as bytes (header + pickle)."""
     body = pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL)
     return _HEADER.pack(len(body)) + body
+
+
+class FrameBatcher:
+    """Frames sent during one event-loop iteration, written to ``writer`` together when it
+    ends: one send, and one wake-up of the reading process, per burst (an agent step makes
+    several) instead of one per frame. Order is kept. Create it inside the running loop.
+    """
+
+    def __init__(self, writer: asyncio.StreamWriter) -> None:
+        import asyncio  # here: this module is imported before the fork, asyncio is not
+
+        self.writer = writer
+        self._loop = asyncio.get_running_loop()
+        self._chunks: list[bytes] = []
+
+    def send(self, frame: Any) -> None:
+        """Queue one frame (pickled now: later changes to its objects are not sent)."""
+        if not self._chunks:
+            self._loop.call_soon(self.flush)
+        self._chunks.append(frame_bytes(frame))
+
+    def flush(self) -> None:
+        """Write the queued frames now."""
+        if self._chunks:
+            data = b"".join(self._chunks)
+            self._chunks.clear()
+            self.writer.write(data)

@@ -27,7 +27,7 @@ import sys
 from typing import Any
 
 from codetap.config import Config
-from codetap.daemon.frames import read_frame, write_frame
+from codetap.daemon.frames import FrameBatcher, read_frame, write_frame
 from codetap.runtime import Question, Runtime, TaskRecord
 from codetap.types import JSON, TaskState
 
@@ -40,7 +40,7 @@ UPDATE_INTERVAL_S = 0.05  # see Forward
 
 
 class Forward:
-    """Runtime listener that sends every callback to the front process over ``writer``.
+    """Runtime listener that sends every callback to the front process through ``out``.
 
     Journal events and questions go at once, in order. A task update that changes the
     task's state goes at once too; one that only moves its progress (steps, usage) is
@@ -50,8 +50,8 @@ class Forward:
     Must be used from the worker's event loop (updates are flushed by a loop timer).
     """
 
-    def __init__(self, writer: asyncio.StreamWriter, interval_s: float = UPDATE_INTERVAL_S) -> None:
-        self.writer = writer
+    def __init__(self, out: FrameBatcher, interval_s: float = UPDATE_INTERVAL_S) -> None:
+        self.out = out
         self.interval_s = interval_s
         self._states: dict[int, TaskState] = {}
         self._held: dict[int, TaskRecord] = {}
@@ -65,7 +65,7 @@ class Forward:
             return
         self._held.pop(task.id, None)
         self._states[task.id] = task.state
-        write_frame(self.writer, ("event", "task_updated", (task,)))
+        self.out.send(("event", "task_updated", (task,)))
 
     def flush(self) -> None:
         """Send the held progress updates now."""
@@ -74,17 +74,17 @@ class Forward:
             self._timer = None
         held, self._held = self._held, {}
         for task in held.values():
-            write_frame(self.writer, ("event", "task_updated", (task,)))
+            self.out.send(("event", "task_updated", (task,)))
 
     def task_event(self, task_id: int, seq: int, kind: str, data: JSON) -> None:
-        write_frame(self.writer, ("event", "task_event", (task_id, seq, kind, data)))
+        self.out.send(("event", "task_event", (task_id, seq, kind, data)))
 
     def question(self, q: Question) -> None:
         info = (q.task_id, q.question_id, q.kind, q.question, q.options)
-        write_frame(self.writer, ("event", "question", info))
+        self.out.send(("event", "question", info))
 
 
-async def _call(runtime: Runtime, writer: asyncio.StreamWriter, call_id: int, method: str,
+async def _call(runtime: Runtime, out: FrameBatcher, call_id: int, method: str,
                 args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     try:
         value = getattr(runtime, method)(*args, **kwargs)
@@ -92,9 +92,9 @@ async def _call(runtime: Runtime, writer: asyncio.StreamWriter, call_id: int, me
             value = await value
         if method == "pending_questions":
             value = [(q.task_id, q.question_id, q.kind, q.question, q.options) for q in value]
-        write_frame(writer, ("result", call_id, True, value))
+        out.send(("result", call_id, True, value))
     except Exception as exc:  # noqa: BLE001 - every failure goes back to the caller, typed
-        write_frame(writer, ("result", call_id, False, _exc_info(exc)))
+        out.send(("result", call_id, False, _exc_info(exc)))
 
 
 def _exc_info(exc: Exception) -> tuple[str, str, dict[str, Any]]:
@@ -112,7 +112,8 @@ async def serve(fd: int) -> None:
         config = Config.load()
         if config.worker_priority == "idle":
             _run_when_idle()
-        forward = Forward(writer)
+        out = FrameBatcher(writer)
+        forward = Forward(out)
         runtime = await Runtime.open(config, listeners=[forward])
     except Exception as exc:  # noqa: BLE001 - reported to the front process, typed
         write_frame(writer, ("failed", _exc_info(exc)))
@@ -125,12 +126,13 @@ async def serve(fd: int) -> None:
     try:
         while (frame := await read_frame(reader)) is not None and frame[0] != "close":
             _, call_id, method, args, kwargs = frame
-            task = asyncio.create_task(_call(runtime, writer, call_id, method, args, kwargs))
+            task = asyncio.create_task(_call(runtime, out, call_id, method, args, kwargs))
             calls.add(task)
             task.add_done_callback(calls.discard)
     finally:
         await runtime.close()
         forward.flush()
+        out.flush()
         write_frame(writer, ("closed",))
         await writer.drain()
         writer.close()

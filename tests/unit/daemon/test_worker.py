@@ -18,7 +18,7 @@ from tests.unit.agent.test_task_run import CALC, TEST, fix_session
 from tests.unit.cli.test_cli import configure
 
 from codetap.config import Config
-from codetap.daemon.frames import read_frame
+from codetap.daemon.frames import FrameBatcher, read_frame
 from codetap.daemon.runtime_proxy import RemoteRuntime, WorkerGone
 from codetap.daemon.worker import Forward
 from codetap.errors import ConfigError, InvalidTransition, TaskNotFound
@@ -154,7 +154,7 @@ async def test_forward_sends_state_changes_at_once_and_coalesces_progress(
     a, b = socket.socketpair()
     reader, keep = await asyncio.open_unix_connection(sock=a)
     _, writer = await asyncio.open_unix_connection(sock=b)
-    forward = Forward(writer, interval_s=0.2)
+    forward = Forward(FrameBatcher(writer), interval_s=0.2)
     runtime = await Runtime.open(Config.load())
     try:
         task = await runtime.start_task("make add add", repo)
