@@ -12,7 +12,10 @@ editing another file and committing each step in their worktrees). The measureme
 alternates blocks with those 4 tasks paused (idle) and running (busy), so the two phases
 share the same task list and suggestions, and the VM's drift over the run hits both.
 
-    python bench/editor_latency.py [--samples 300] [--workload edit|read]
+    python bench/editor_latency.py [--samples 3000] [--workload edit|read]
+
+A p99 from a few hundred samples is its 3rd or 4th worst sample, and one VM hiccup moves
+it by half: the default takes 3000 of each operation per phase (about a minute).
 
 The measured editor declares what the VS Code extension does (``ask``, ``suggestions``,
 ``events``), so it is sent the live journal of the running tasks; a second, stock client
@@ -86,14 +89,15 @@ def _session(path: Path, file: str, edits: int, workload: str = "edit") -> None:
             turns.append({"tool_calls": [{"name": "read", "arguments": {
                 "path": file, "offset": 1 + i % 50, "limit": 1}}]})
             continue
+        line, rounds = i % 200, " + 0" * (i // 200)  # the file has 200 functions
         turns.append({"tool_calls": [{"name": "edit", "arguments": {
-            "path": file, "old_string": f"return x + {i}\n",
-            "new_string": f"return x + {i} + 0\n"}}]})
+            "path": file, "old_string": f"return x + {line}{rounds}\n",
+            "new_string": f"return x + {line}{rounds} + 0\n"}}]})
     turns.append({"tool_calls": [{"name": "finish", "arguments": {"summary": "done"}}]})
     path.write_text("".join(json.dumps(t) + "\n" for t in turns))
 
 
-def setup(tmp: Path, workload: str) -> tuple[dict[str, str], Path]:
+def setup(tmp: Path, workload: str, worker_cpus: str) -> tuple[dict[str, str], Path]:
     repo = tmp / "repo"
     repo.mkdir()
     (repo / "big.py").write_text(SOURCE)
@@ -103,7 +107,7 @@ def setup(tmp: Path, workload: str) -> tuple[dict[str, str], Path]:
     subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
     subprocess.run([*git, "commit", "-qm", "init"], cwd=repo, check=True)
     _session(tmp / "short.jsonl", "big.py", 30)
-    _session(tmp / "long.jsonl", "other.py", 200 if workload == "edit" else 20000, workload)
+    _session(tmp / "long.jsonl", "other.py", 4000 if workload == "edit" else 40000, workload)
     env = dict(os.environ)
     for name in ("runtime", "data", "config"):
         (tmp / name).mkdir(mode=0o700)
@@ -114,7 +118,8 @@ def setup(tmp: Path, workload: str) -> tuple[dict[str, str], Path]:
         'default_model = "short"\n'
         f'[models.short]\nprovider = "replay"\npath = "{tmp / "short.jsonl"}"\n'
         f'[models.long]\nprovider = "replay"\npath = "{tmp / "long.jsonl"}"\n'
-        "[limits]\nmax_steps = 100000\nmax_tokens = 2000000000\n")
+        "[limits]\nmax_steps = 100000\nmax_tokens = 2000000000\n"
+        f'[daemon]\nworker_cpus = "{worker_cpus}"\n')
     return env, repo
 
 
@@ -176,10 +181,10 @@ async def measure(c: Client, uri: str, samples: int,
     return out
 
 
-async def main(samples: int, workload: str) -> int:
+async def main(samples: int, workload: str, worker_cpus: str) -> int:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        env, repo = setup(tmp, workload)
+        env, repo = setup(tmp, workload, worker_cpus)
         os.environ.update(env)
         paths = DaemonPaths.from_env(env)
         start_detached(paths)
@@ -205,17 +210,19 @@ async def main(samples: int, workload: str) -> int:
             busy_ids = await run_tasks(loader, repo.as_uri(), "long", wait=False)
             idle: dict[str, list[float]] = {}
             busy: dict[str, list[float]] = {}
-            steps = 0
+            steps, busy_s = 0, 0.0
             for _ in range(BLOCKS):
                 await set_states(loader, busy_ids, "pause", "paused")
                 for op, xs in (await measure(c, uri, samples // BLOCKS, version)).items():
                     idle.setdefault(op, []).extend(xs)
                 before = await set_states(loader, busy_ids, "resume", "running")
+                resumed = time.perf_counter()
                 await asyncio.sleep(0.5)  # past the resume (worktree reset), into steady work
                 for op, xs in (await measure(c, uri, samples // BLOCKS, version)).items():
                     busy.setdefault(op, []).extend(xs)
                 steps += sum([(await c.call("codetap/task/get", {"id": i}))["steps"]
                               for i in busy_ids]) - before
+                busy_s += time.perf_counter() - resumed
             after = [await c.call("codetap/task/get", {"id": i}) for i in busy_ids]
             listed = len((await c.call("codetap/task/list", {}))["tasks"])
             shown = len((await c.call("textDocument/codeAction", {
@@ -229,7 +236,8 @@ async def main(samples: int, workload: str) -> int:
     ok = True
     print(f"editor_latency ({workload} workload): p99 round trip (ms), "
           f"{len(idle['task/list'])} samples each, in "
-          f"{BLOCKS} alternating blocks; busy: {steps} agent steps made in the busy blocks, "
+          f"{BLOCKS} alternating blocks; worker_cpus = {worker_cpus!r}; busy: {steps} agent "
+          f"steps in {busy_s:.1f} s ({steps / busy_s:.0f}/s), "
           f"{running} of {TASKS} tasks running at the end; {listed} tasks listed, "
           f"{shown} code actions on the buffer")
     print(f"{'operation':<12} {'idle':>8} {'busy':>8} {'ratio':>6}  target"
@@ -248,8 +256,10 @@ async def main(samples: int, workload: str) -> int:
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--samples", type=int, default=300)
+    ap.add_argument("--samples", type=int, default=3000)
     ap.add_argument("--workload", choices=("edit", "read"), default="edit",
                     help="what the 4 busy tasks do per step (see _session)")
+    ap.add_argument("--worker-cpus", choices=("auto", "all"), default="auto",
+                    help="the daemon's [daemon] worker_cpus (auto keeps one CPU free of tasks)")
     args = ap.parse_args()
-    sys.exit(asyncio.run(main(args.samples, args.workload)))
+    sys.exit(asyncio.run(main(args.samples, args.workload, args.worker_cpus)))

@@ -31,6 +31,8 @@ Example::
     resume_interrupted = "auto"    # "auto": resume tasks a crash interrupted; else on request
     worker_priority = "idle"       # "idle": tasks run only on CPU nothing else wants
                                    # (Linux SCHED_IDLE); "low": nice +10
+    worker_cpus = "auto"           # "auto": every CPU but one, kept for the editor;
+                                   # "all"; or a list of CPU numbers, e.g. [2, 3]
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ base_url = "http://127.0.0.1:11434/v1" (Ollama's default). Then run
 
 
 WORKER_PRIORITIES = ("idle", "low")
+WORKER_CPUS = ("auto", "all")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,7 @@ class Config:
     limits: Limits = Limits()
     resume_interrupted: bool = True
     worker_priority: str = "idle"
+    worker_cpus: str | tuple[int, ...] = "auto"
     bash_timeout_s: float = 120.0
     lsp: dict[str, Any] = field(default_factory=dict)
     user_config_path: Path = Path()
@@ -145,6 +149,7 @@ class Config:
             limits=_dataclass_from(Limits, raw.get("limits", {}), "limits"),
             resume_interrupted=daemon.get("resume_interrupted", "auto") == "auto",
             worker_priority=priority,
+            worker_cpus=_worker_cpus(daemon.get("worker_cpus", "auto")),
             bash_timeout_s=float(raw.get("tools", {}).get("bash_timeout_s", 120.0)),
             lsp=raw.get("lsp", {}),
             user_config_path=user,
@@ -182,6 +187,16 @@ def _merge(into: dict[str, Any], new: dict[str, Any]) -> None:
             _merge(into[key], value)
         else:
             into[key] = value
+
+
+def _worker_cpus(value: Any) -> str | tuple[int, ...]:
+    if isinstance(value, list) and value and all(
+            isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in value):
+        return tuple(sorted(set(value)))
+    if value in WORKER_CPUS:
+        return str(value)
+    raise ConfigError(f"[daemon] worker_cpus = {value!r}: expected \"auto\", \"all\" or a "
+                      f"non-empty list of CPU numbers such as [2, 3]")
 
 
 def _model_config(name: str, table: dict[str, Any]) -> ModelConfig:

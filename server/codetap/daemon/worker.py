@@ -112,6 +112,7 @@ async def serve(fd: int) -> None:
         config = Config.load()
         if config.worker_priority == "idle":
             _run_when_idle()
+        _confine(config.worker_cpus)
         out = FrameBatcher(writer)
         forward = Forward(out)
         runtime = await Runtime.open(config, listeners=[forward])
@@ -147,6 +148,39 @@ def _run_when_idle() -> None:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     except (AttributeError, OSError) as exc:
         log.warning("cannot use SCHED_IDLE (%s); the worker keeps nice +%d", exc, WORKER_NICENESS)
+
+
+def worker_cpus(spec: str | tuple[int, ...], allowed: set[int]) -> set[int]:
+    """The CPUs the worker may run on, given ``[daemon] worker_cpus`` and the ``allowed``
+    CPUs of the daemon (its affinity mask, sched_setaffinity(2)).
+
+    ``"auto"``: all allowed CPUs but the lowest-numbered one, when there are at least two;
+    that CPU is then never used by task work (tools, git, language servers), only by the
+    user's programs and the daemon's front. ``"all"``: ``allowed``. A list: its CPUs that
+    are allowed (all allowed CPUs if none is).
+    """
+    if isinstance(spec, str):
+        if spec == "all" or len(allowed) < 2:
+            return set(allowed)
+        return set(allowed) - {min(allowed)}
+    return (set(spec) & allowed) or set(allowed)
+
+
+def _confine(spec: str | tuple[int, ...]) -> None:
+    """Pin this process (and what it starts later: threads, tools, git, language servers)
+    to :func:`worker_cpus`.
+
+    SCHED_IDLE alone leaves the editor exposed to what it does not cover: kernel work done
+    on behalf of tasks (process start and exit, file system writes) that a kernel without
+    full preemption finishes before switching, and caches shared by a CPU's threads. Keeping
+    one CPU free of task work removed most of the editor's extra p99 latency in
+    ``bench/editor_latency.py`` on a 2-CPU machine (see docs/architecture.md).
+    """
+    try:
+        allowed = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, worker_cpus(spec, allowed))
+    except (AttributeError, OSError) as exc:
+        log.warning("cannot set the worker's CPU affinity (%s); it may use every CPU", exc)
 
 
 def _die_with_parent() -> None:

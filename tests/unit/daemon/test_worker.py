@@ -20,7 +20,7 @@ from tests.unit.cli.test_cli import configure
 from codetap.config import Config
 from codetap.daemon.frames import FrameBatcher, read_frame
 from codetap.daemon.runtime_proxy import RemoteRuntime, WorkerGone
-from codetap.daemon.worker import Forward
+from codetap.daemon.worker import Forward, worker_cpus
 from codetap.errors import ConfigError, InvalidTransition, TaskNotFound
 from codetap.runtime import Runtime
 from codetap.types import JSON, TaskState
@@ -144,6 +144,38 @@ async def test_low_worker_priority_is_nice_and_a_bad_value_is_refused(
     path.write_text(text + '[daemon]\nworker_priority = "realtime"\n')
     with pytest.raises(ConfigError, match="worker_priority = 'realtime'"):
         Config.load()
+
+
+def test_worker_cpus_keeps_one_cpu_free_by_default() -> None:
+    assert worker_cpus("auto", {0, 1, 2, 3}) == {1, 2, 3}
+    assert worker_cpus("auto", {2, 5}) == {5}
+    assert worker_cpus("auto", {3}) == {3}  # one CPU: nothing to keep free
+    assert worker_cpus("all", {0, 1}) == {0, 1}
+    assert worker_cpus((1, 7), {0, 1, 2}) == {1}
+    assert worker_cpus((7,), {0, 1, 2}) == {0, 1, 2}  # none of the listed CPUs is allowed
+
+
+async def test_worker_runs_off_the_first_cpu_unless_told_otherwise(
+    xdg: Path, tmp_path: Path
+) -> None:
+    configure(xdg, fix_session(tmp_path / "s.jsonl"))
+    allowed = os.sched_getaffinity(0)
+    path = xdg / "config" / "codetap" / "config.toml"
+    text = path.read_text()
+    for spec, expected in (("", worker_cpus("auto", allowed)), ('worker_cpus = "all"\n', allowed)):
+        path.write_text(text + "[daemon]\n" + spec)
+        rt = await RemoteRuntime.start(Config.load())
+        try:
+            assert rt.worker_pid is not None
+            assert os.sched_getaffinity(rt.worker_pid) == expected
+            if len(allowed) > 1 and not spec:
+                assert min(allowed) not in os.sched_getaffinity(rt.worker_pid)
+        finally:
+            await rt.close()
+    for bad in ('"some"', "[]", '["1"]', "[-1]"):
+        path.write_text(text + f"[daemon]\nworker_cpus = {bad}\n")
+        with pytest.raises(ConfigError, match="worker_cpus"):
+            Config.load()
 
 
 async def test_forward_sends_state_changes_at_once_and_coalesces_progress(
