@@ -12,6 +12,7 @@ import os
 import sys
 from contextlib import suppress
 
+from codetap.children import watch_children_by_pidfd
 from codetap.daemon.paths import DaemonPaths
 
 CHUNK = 65536
@@ -82,5 +83,6 @@ async def serve_stdio() -> int:
 def run_lsp(no_daemon: bool = False) -> int:
     """Entry point of ``codetap lsp [--no-daemon]``."""
     if no_daemon:
+        watch_children_by_pidfd()  # this process runs the tasks (git, tools, servers)
         return asyncio.run(serve_stdio())
     return asyncio.run(bridge(DaemonPaths.from_env()))

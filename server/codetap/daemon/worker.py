@@ -26,6 +26,7 @@ import socket
 import sys
 from typing import Any
 
+from codetap.children import watch_children_by_pidfd
 from codetap.config import Config
 from codetap.daemon.frames import FrameBatcher, read_frame, write_frame
 from codetap.runtime import Question, Runtime, TaskRecord
@@ -211,6 +212,7 @@ def run(fd: int) -> int:
     _die_with_parent()
     # Background work yields the CPU to the editor-facing process (and the user's editor).
     os.nice(WORKER_NICENESS)
+    watch_children_by_pidfd()
     asyncio.run(serve(fd))
     return 0
 
