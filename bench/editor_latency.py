@@ -51,15 +51,12 @@ class Client:
         self.r, self.w = r, w
         self.ids = itertools.count(1)
         self.waiting: dict[int, asyncio.Future[Any]] = {}
-        self.updates: list[dict[str, Any]] = []
         self.reader = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
         while (body := await read_message(self.r)) is not None:
             msg = json.loads(body)
-            if "method" in msg:
-                if msg["method"] == "codetap/task/updated":
-                    self.updates.append(msg["params"])
+            if "method" in msg:  # parsed like an editor would, then dropped
                 continue
             fut = self.waiting.pop(msg["id"], None)
             if fut is not None:
