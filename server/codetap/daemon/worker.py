@@ -142,8 +142,9 @@ async def serve(fd: int) -> None:
 
 def _run_when_idle() -> None:
     """Switch this process (and the tools, git and language servers it starts, which
-    inherit it) to ``SCHED_IDLE``: it runs only on CPU time no normal process wants, so a
-    task working flat out never delays the editor or the daemon's front (sched(7)). Nice
+    inherit it) to ``SCHED_IDLE``: it runs only on CPU time no normal process wants
+    (sched(7)), so a task working flat out does not take CPU time from the editor or the
+    daemon's front. The kernel work it causes is not covered (see :func:`_confine`). Nice
     +10 alone still let 4 busy tasks triple the editor's p99 on a 2-core machine."""
     try:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
