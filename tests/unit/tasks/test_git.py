@@ -57,3 +57,55 @@ async def test_worktree_commit_diff_reset(tmp_path: Path) -> None:
 async def test_not_a_repository(tmp_path: Path) -> None:
     with pytest.raises(WorkspaceError, match="not a git repository"):
         await tgit.repo_root(tmp_path)
+
+
+async def test_commit_all_is_add_all_and_commit(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "r", {"a.txt": "one\n", "gone.txt": "x\n", ".gitignore": "*.log\n"})
+    base = await tgit.snapshot(repo)
+    wt = tmp_path / "wt" / "task-1"
+    await tgit.add_worktree(repo, wt, "codetap/task-1", base)
+    (wt / "gone.txt").unlink()
+    (wt / "sub").mkdir()
+    (wt / "sub" / "new.txt").write_text("new\n")
+    (wt / "build.log").write_text("ignored\n")
+
+    tip = await tgit.commit_all(wt, "step 1")
+
+    assert tip is not None
+    assert git(wt, "ls-tree", "-r", "--name-only", tip).split() == [".gitignore", "a.txt",
+                                                                     "sub/new.txt"]
+    assert git(wt, "log", "-1", "--format=%an <%ae>|%cn|%s|%P", tip).strip() == (
+        f"codetap <codetap@localhost>|codetap|step 1|{base}")
+    assert git(wt, "status", "--porcelain") == ""
+    assert git(wt, "rev-parse", "HEAD").strip() == tip
+    assert await tgit.commit_all(wt, "step 2") is None
+
+
+async def test_commit_all_runs_filter_drivers_through_the_git_cli(tmp_path: Path) -> None:
+    # libgit2 does not run filter drivers (Git LFS is one): such repositories must commit
+    # what `git add` would, the cleaned content.
+    repo = make_repo(tmp_path / "r", {".gitattributes": "*.up filter=upper\n"})
+    git(repo, "config", "filter.upper.clean", "tr a-z A-Z")
+    git(repo, "config", "filter.upper.smudge", "cat")
+    base = await tgit.snapshot(repo)
+    wt = tmp_path / "wt" / "task-1"
+    await tgit.add_worktree(repo, wt, "codetap/task-1", base)
+    (wt / "x.up").write_text("shout\n")
+
+    tip = await tgit.commit_all(wt, "step 1")
+
+    assert tip is not None and git(wt, "show", f"{tip}:x.up") == "SHOUT\n"
+    assert await tgit.commit_all(wt, "step 2") is None
+
+
+async def test_commit_all_reports_a_locked_index(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "r", {"a.txt": "one\n"})
+    base = await tgit.snapshot(repo)
+    wt = tmp_path / "wt" / "task-1"
+    await tgit.add_worktree(repo, wt, "codetap/task-1", base)
+    index = Path(git(wt, "rev-parse", "--git-path", "index").strip())
+    (wt / index.parent / "index.lock").write_text("")
+    (wt / "a.txt").write_text("uno\n")
+
+    with pytest.raises(WorkspaceError, match="checkpoint commit failed"):
+        await tgit.commit_all(wt, "step 1")
