@@ -193,6 +193,8 @@ class Session:
             self.server.work_done_progress.end(
                 token, lsp.WorkDoneProgressEnd(message=f"task {task.id} {task.state}")
             )
+            # pygls keeps every token it was given until told otherwise (pygls issue #607).
+            self.server.work_done_progress.tokens.pop(token, None)
 
     async def _begin_progress(self, task: TaskRecord, token: str) -> None:
         await self.server.work_done_progress.create_async(token)
