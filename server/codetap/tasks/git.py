@@ -19,8 +19,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import pygit2
-
 from codetap.errors import WorkspaceError
 
 _IDENTITY = {
@@ -131,8 +129,6 @@ async def commit_all(worktree: Path, message: str) -> str | None:
         return await asyncio.to_thread(_commit_all_in_process, worktree, message)
     except _FilterDriver:
         return await _commit_all_cli(worktree, message)
-    except pygit2.GitError as exc:
-        raise WorkspaceError(f"checkpoint commit failed in {worktree}: {exc}") from exc
 
 
 class _FilterDriver(Exception):
@@ -140,18 +136,23 @@ class _FilterDriver(Exception):
 
 
 def _commit_all_in_process(worktree: Path, message: str) -> str | None:
-    repo = pygit2.Repository(str(worktree))
-    if any(_FILTER_DRIVER.fullmatch(entry.name) for entry in repo.config):
-        raise _FilterDriver
-    index = repo.index
-    index.add_all()
-    index.write()
-    tree = index.write_tree()
-    parent = repo.head.peel(pygit2.Commit)
-    if parent.tree_id == tree:
-        return None
-    author = pygit2.Signature(_IDENTITY["GIT_AUTHOR_NAME"], _IDENTITY["GIT_AUTHOR_EMAIL"])
-    return str(repo.create_commit("HEAD", author, author, message, tree, [parent.id]))
+    import pygit2  # here: the editor-facing process never commits (a 57 ms import)
+
+    try:
+        repo = pygit2.Repository(str(worktree))
+        if any(_FILTER_DRIVER.fullmatch(entry.name) for entry in repo.config):
+            raise _FilterDriver
+        index = repo.index
+        index.add_all()
+        index.write()
+        tree = index.write_tree()
+        parent = repo.head.peel(pygit2.Commit)
+        if parent.tree_id == tree:
+            return None
+        author = pygit2.Signature(_IDENTITY["GIT_AUTHOR_NAME"], _IDENTITY["GIT_AUTHOR_EMAIL"])
+        return str(repo.create_commit("HEAD", author, author, message, tree, [parent.id]))
+    except pygit2.GitError as exc:
+        raise WorkspaceError(f"checkpoint commit failed in {worktree}: {exc}") from exc
 
 
 async def _commit_all_cli(worktree: Path, message: str) -> str | None:
