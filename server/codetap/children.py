@@ -1,10 +1,10 @@
 """How codetap's event loops learn that a child process exited.
 
 Python 3.11's asyncio waits for each subprocess (``asyncio.create_subprocess_exec``) in a
-thread of its own (``ThreadedChildWatcher``): a task step that runs three ``git`` commands
-also creates and ends three threads. At the tens of steps per second that 4 tasks reach
-with a fast model, that is hundreds of thread starts and exits per second, kernel work
-next to the editor. A pidfd (pidfd_open(2), Linux 5.3+) makes the exit an ordinary
+thread of its own (``ThreadedChildWatcher``): every ``git`` command, tool run or language
+server a task starts also creates and ends a thread. When steps ran three ``git``
+commands each (before checkpoints were committed in-process), 4 tasks with a fast model
+made hundreds of thread starts and exits per second, kernel work next to the editor. A pidfd (pidfd_open(2), Linux 5.3+) makes the exit an ordinary
 readable file descriptor in the loop instead. Python 3.12 and later pick pidfds by
 themselves when the kernel has them, and deprecate choosing a watcher.
 """
