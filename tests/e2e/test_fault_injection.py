@@ -42,6 +42,7 @@ FAULT_POINTS = [
     "after_intent:bash#1", "after_tool:bash#1", "after_tool:bash#2", "after_result:bash#2",
     "before_commit#1", "before_commit#3", "after_commit#2", "after_commit#4",
     "after_checkpoint#3", "after_tool:todo#1", "after_tool:finish#1",
+    "after_checkpoint#6",
 ]
 
 

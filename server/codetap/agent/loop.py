@@ -83,6 +83,8 @@ class Agent:
         asyncio.CancelledError."""
         if self.state.pending or self.state.needs_checkpoint:
             await self.finish_pending()
+        if self.state.submitted is not None:
+            raise Submitted(self.state.submitted)
         while True:
             await self.step()
 
@@ -164,7 +166,7 @@ class Agent:
                         result = await run_tool(tool, call.arguments, self.ctx)
                     except Submitted as exc:
                         submitted = exc
-                        result = ToolResult("finished: " + exc.summary)
+                        result = _finished(exc)
                     fault_point(f"after_tool:{call.name}")
                     mutated = mutated or tool.mutates
                 entry = self._result(call, result)
@@ -193,7 +195,7 @@ class Agent:
         the ``before`` hash journaled just before the call ran); others (bash) are reported
         to the model as interrupted. The step is then checkpointed (also when every call
         had its result but the checkpoint was not written). Raises Submitted if the
-        interrupted step called ``finish``.
+        interrupted step called ``finish`` (run now, or before the restart).
         """
         calls, self.state.pending = self.state.pending, []
         submitted: Submitted | None = None
@@ -215,13 +217,15 @@ class Agent:
                     result = await run_tool(tool, call.arguments, self.ctx)
                 except Submitted as exc:
                     submitted = exc
-                    result = ToolResult("finished: " + exc.summary)
+                    result = _finished(exc)
             await self.journal.record(self.state.step, [("tool_result", self._result(call, result))])
             self._chain_before(call, calls)
         self.state.needs_checkpoint = False
         await self.journal.checkpoint(self.state, True)
         if submitted is not None:
             raise submitted
+        if self.state.submitted is not None:
+            raise Submitted(self.state.submitted)
 
     def check_limits(self) -> None:
         """Raise LimitsExceeded naming the first limit reached."""
@@ -303,6 +307,10 @@ _NO_TOOL_NUDGE = (
     "You answered without calling a tool. Continue the task with tool calls, or call "
     "`finish` with a summary if it is done."
 )
+
+
+def _finished(exc: Submitted) -> ToolResult:
+    return ToolResult("finished: " + exc.summary, meta={"summary": exc.summary})
 
 
 def _interrupted(call: ToolCall) -> Message:

@@ -33,6 +33,9 @@ class AgentState:
     ``pending`` lists the calls of the last model turn that have no journaled result;
     ``needs_checkpoint`` says that turn's step has no checkpoint yet (the process died
     between its last result and its checkpoint), so resuming must checkpoint it first.
+    ``submitted`` is the summary of a ``finish`` call of the last step that returned a
+    result (None otherwise): the role's run is over even if the process died before the
+    task was marked ready, and resuming must not ask the model for another turn.
     """
 
     messages: list[Message] = field(default_factory=list)
@@ -44,6 +47,7 @@ class AgentState:
     pending: list[ToolCall] = field(default_factory=list)
     intents: dict[str, JSON] = field(default_factory=dict)
     needs_checkpoint: bool = False
+    submitted: str | None = None
 
     def checkpoint_state(self) -> JSON:
         """The small JSON saved with a checkpoint (no conversation: that is the journal)."""
@@ -64,6 +68,7 @@ def rebuild(events: Iterable[Event], checkpoints: Iterable[Checkpoint]) -> Agent
         d = ev.data
         if ev.kind == "user":
             st.messages.append(Message("user", d["content"]))
+            st.submitted = None
         elif ev.kind == "model_turn":
             msg = Message.from_json(d["message"])
             st.messages.append(msg)
@@ -72,6 +77,7 @@ def rebuild(events: Iterable[Event], checkpoints: Iterable[Checkpoint]) -> Agent
             st.pending = list(msg.tool_calls)
             st.intents = {}
             st.needs_checkpoint = True
+            st.submitted = None
         elif ev.kind == "tool_intent":
             st.intents[d["call_id"]] = d
         elif ev.kind == "tool_result":
@@ -86,6 +92,8 @@ def rebuild(events: Iterable[Event], checkpoints: Iterable[Checkpoint]) -> Agent
                     st.reads[path] = FileRead(**read)
             if "todo" in d:
                 st.todo = d["todo"]
+            if d["name"] == "finish" and not d.get("is_error", False):
+                st.submitted = _summary(d)
             st.elapsed_s = d.get("elapsed_s", st.elapsed_s)
         elif ev.kind == "rollback":
             cp = by_seq[d["to_seq"]]
@@ -95,6 +103,15 @@ def rebuild(events: Iterable[Event], checkpoints: Iterable[Checkpoint]) -> Agent
             if ev.kind != "rollback":
                 st.elapsed_s = by_seq[ev.seq].state.get("elapsed_s", st.elapsed_s)
     return st
+
+
+def _summary(finish_result: JSON) -> str:
+    """The summary of a journaled ``finish`` result (``meta.summary``; journals written
+    before it was recorded there only have the ``finished: <summary>`` output)."""
+    summary = (finish_result.get("meta") or {}).get("summary")
+    if isinstance(summary, str):
+        return summary
+    return str(finish_result["output"]).removeprefix("finished: ")
 
 
 def _chain_before(st: AgentState, result: JSON) -> None:
@@ -120,3 +137,4 @@ def _restore(st: AgentState, cp: Checkpoint) -> None:
     st.elapsed_s = s.get("elapsed_s", 0.0)
     st.pending = []
     st.intents = {}
+    st.submitted = None

@@ -172,16 +172,24 @@ async def run_task(deps: TaskDeps, task: TaskRow) -> TaskRow:
         summary = done.summary
     except LimitsExceeded as exc:
         await journal.record(agent.state.step, [("error", {"reason": str(exc)})])
-        return await deps.set_state(task.id, TaskState.FAILED, error=str(exc))
+        return await deps.set_state(task.id, TaskState.FAILED, error=str(exc), **_totals(agent.state))
     except ModelError as exc:
         await journal.record(agent.state.step, [("error", {"reason": str(exc)})])
-        return await deps.set_state(task.id, TaskState.FAILED, error=f"model error: {exc}")
+        return await deps.set_state(task.id, TaskState.FAILED, error=f"model error: {exc}",
+                                    **_totals(agent.state))
     except (WorkspaceError, ConfigError) as exc:
-        return await deps.set_state(task.id, TaskState.FAILED, error=str(exc))
+        return await deps.set_state(task.id, TaskState.FAILED, error=str(exc), **_totals(agent.state))
     finally:
         repo_map.cancel()
     tip = await git.head(task.worktree)
-    return await deps.set_state(task.id, TaskState.READY, summary=summary, tip_commit=tip)
+    return await deps.set_state(task.id, TaskState.READY, summary=summary, tip_commit=tip,
+                                **_totals(agent.state))
+
+
+def _totals(state: AgentState) -> dict[str, Any]:
+    """The row's totals are written with each checkpoint; a run that ends (or resumed after
+    a crash) past the last one must still report what the journal says was spent."""
+    return {"steps": state.step, "usage": state.usage}
 
 
 async def _empty() -> str:
