@@ -19,7 +19,8 @@ it by half: the default takes 3000 of each operation per phase (about a minute).
 
 The measured editor declares what the VS Code extension does (``ask``, ``suggestions``,
 ``events``), so it is sent the live journal of the running tasks; a second, stock client
-drives the tasks.
+drives the tasks from a process of its own, as another editor or the CLI would (in the
+measuring process, parsing its notifications was part of every busy-phase round trip).
 """
 
 from __future__ import annotations
@@ -150,6 +151,56 @@ async def run_tasks(c: Client, root_uri: str, model: str, wait: bool) -> list[st
     return ids
 
 
+class Loader:
+    """The stock client that starts, pauses and resumes the busy tasks, in a process of
+    its own (``--drive``) like a second editor: its messages are not parsed in the event
+    loop that times the measured editor's round trips. One command per line on its stdin
+    (``start``, ``pause``, ``resume``), one answer line on its stdout."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+
+    @classmethod
+    async def start(cls, socket: Path, root_uri: str) -> Loader:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "--drive", str(socket), root_uri,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        return cls(proc)
+
+    async def do(self, command: str) -> str:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(command.encode() + b"\n")
+        await self.proc.stdin.drain()
+        answer = await self.proc.stdout.readline()
+        if not answer:
+            raise RuntimeError(f"the loader exited during {command!r}")
+        return answer.decode().strip()
+
+    async def close(self) -> None:
+        if self.proc.returncode is None:
+            self.proc.kill()
+        await self.proc.wait()
+
+
+async def drive(socket: str, root_uri: str) -> int:
+    """The loader process (see :class:`Loader`)."""
+    loop = asyncio.get_running_loop()
+    loader = Client(*await asyncio.open_unix_connection(socket))
+    await loader.call("initialize", {"processId": None, "capabilities": {}})
+    loader.notify("initialized", {})
+    ids: list[str] = []
+    while line := (await loop.run_in_executor(None, sys.stdin.readline)).strip():
+        if line == "start":
+            ids = await run_tasks(loader, root_uri, "long", wait=False)
+            answer = json.dumps(ids)
+        elif line == "pause":
+            answer = str(await set_states(loader, ids, "pause", "paused"))
+        else:
+            answer = str(await set_states(loader, ids, "resume", "running"))
+        print(answer, flush=True)
+    return 0
+
+
 def p99(xs: list[float]) -> float:
     return statistics.quantiles(xs, n=100)[98] if len(xs) >= 2 else xs[0]
 
@@ -185,6 +236,7 @@ async def main(samples: int, workload: str, worker_cpus: str) -> int:
         os.environ.update(env)
         paths = DaemonPaths.from_env(env)
         start_detached(paths)
+        loader: Loader | None = None
         try:
             c = Client(*await asyncio.open_unix_connection(str(paths.socket)))
             # The measured editor declares what the VS Code extension does; the loader
@@ -201,18 +253,16 @@ async def main(samples: int, workload: str, worker_cpus: str) -> int:
             await run_tasks(c, repo.as_uri(), "short", wait=True)
             await asyncio.sleep(1.0)  # suggestions of the last seed task are published
             await measure(c, uri, 30, version)  # warm up
-            loader = Client(*await asyncio.open_unix_connection(str(paths.socket)))
-            await loader.call("initialize", {"processId": None, "capabilities": {}})
-            loader.notify("initialized", {})
-            busy_ids = await run_tasks(loader, repo.as_uri(), "long", wait=False)
+            loader = await Loader.start(paths.socket, repo.as_uri())
+            busy_ids: list[str] = json.loads(await loader.do("start"))
             idle: dict[str, list[float]] = {}
             busy: dict[str, list[float]] = {}
             steps, busy_s = 0, 0.0
             for _ in range(BLOCKS):
-                await set_states(loader, busy_ids, "pause", "paused")
+                await loader.do("pause")
                 for op, xs in (await measure(c, uri, samples // BLOCKS, version)).items():
                     idle.setdefault(op, []).extend(xs)
-                before = await set_states(loader, busy_ids, "resume", "running")
+                before = int(await loader.do("resume"))
                 resumed = time.perf_counter()
                 await asyncio.sleep(0.5)  # past the resume (worktree reset), into steady work
                 for op, xs in (await measure(c, uri, samples // BLOCKS, version)).items():
@@ -228,6 +278,8 @@ async def main(samples: int, workload: str, worker_cpus: str) -> int:
                           "end": {"line": 600, "character": 0}},
                 "context": {"diagnostics": []}})) or [])
         finally:
+            if loader is not None:
+                await loader.close()
             stop(paths)
     running = sum(1 for t in after if t["state"] == "running")
     ok = True
@@ -258,5 +310,9 @@ if __name__ == "__main__":
                     help="what the 4 busy tasks do per step (see _session)")
     ap.add_argument("--worker-cpus", choices=("auto", "all"), default="auto",
                     help="the daemon's [daemon] worker_cpus (auto keeps one CPU free of tasks)")
+    ap.add_argument("--drive", nargs=2, metavar=("SOCKET", "ROOT_URI"),
+                    help=argparse.SUPPRESS)  # the loader process (see Loader)
     args = ap.parse_args()
+    if args.drive:
+        sys.exit(asyncio.run(drive(*args.drive)))
     sys.exit(asyncio.run(main(args.samples, args.workload, args.worker_cpus)))
