@@ -172,13 +172,15 @@ async def run_task(deps: TaskDeps, task: TaskRow) -> TaskRow:
         summary = done.summary
     except LimitsExceeded as exc:
         await journal.record(agent.state.step, [("error", {"reason": str(exc)})])
-        return await deps.set_state(task.id, TaskState.FAILED, error=str(exc), **_totals(agent.state))
+        return await deps.set_state(task.id, TaskState.FAILED, error=str(exc),
+                                    **_totals(agent.state))
     except ModelError as exc:
         await journal.record(agent.state.step, [("error", {"reason": str(exc)})])
         return await deps.set_state(task.id, TaskState.FAILED, error=f"model error: {exc}",
                                     **_totals(agent.state))
     except (WorkspaceError, ConfigError) as exc:
-        return await deps.set_state(task.id, TaskState.FAILED, error=str(exc), **_totals(agent.state))
+        return await deps.set_state(task.id, TaskState.FAILED, error=str(exc),
+                                    **_totals(agent.state))
     finally:
         repo_map.cancel()
     tip = await git.head(task.worktree)
