@@ -3,7 +3,8 @@
 Sources, later ones winning key by key (tables are merged, values replaced):
 1. built-in defaults;
 2. the user file ``$XDG_CONFIG_HOME/codetap/config.toml`` (default ``~/.config``);
-3. the project file ``<repo>/.codetap/config.toml`` when a repository is given.
+3. the project file ``<repo>/.codetap/config.toml`` when a repository is given, except
+   for ``[policy]``, which a project can only tighten (:mod:`codetap.policy`).
 
 Data lives in ``$XDG_DATA_HOME/codetap/`` (default ``~/.local/share``): the database
 ``codetap.db`` and the task worktrees (ARCHITECTURE.md "Where things live").
@@ -33,10 +34,17 @@ Example::
                                    # (Linux SCHED_IDLE); "low": nice +10
     worker_cpus = "auto"           # "auto": every CPU but one, kept for the editor;
                                    # "all"; or a list of CPU numbers, e.g. [2, 3]
+
+    [policy]                       # which bash commands need approval (codetap.policy)
+    bash = "allow"                 # a command no pattern matches: allow | ask | deny
+    deny = []                      # e.g. ["sudo *"]
+    ask = []                       # e.g. ["git push*"]
+    allow = []
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -46,6 +54,7 @@ from typing import Any
 from codetap.daemon.paths import runtime_dir_from_env
 from codetap.errors import ConfigError
 from codetap.models.base import ModelConfig
+from codetap.policy import CommandPolicy
 
 HOW_TO_CONFIGURE = """\
 No model is configured. Add one to {path}, for example:
@@ -95,6 +104,7 @@ class Config:
     bash_timeout_s: float = 120.0
     lsp: dict[str, Any] = field(default_factory=dict)
     user_config_path: Path = Path()
+    policy: CommandPolicy = field(default_factory=CommandPolicy)
 
     @property
     def worktrees_dir(self) -> Path:
@@ -117,9 +127,15 @@ class Config:
         runtime_dir = runtime_dir_from_env(env)
         user_file = config_dir / "config.toml"
         raw: dict[str, Any] = {}
+        policy = CommandPolicy()
         for path in [user_file] + ([repo / ".codetap" / "config.toml"] if repo else []):
-            _merge(raw, _read_toml(path))
-        return cls._from_raw(raw, data_dir, config_dir, runtime_dir, user_file)
+            table = _read_toml(path)
+            if "policy" in table:
+                found = CommandPolicy.from_toml(table.pop("policy"), str(path))
+                policy = found if path == user_file else policy.tightened(found)
+            _merge(raw, table)
+        config = cls._from_raw(raw, data_dir, config_dir, runtime_dir, user_file)
+        return dataclasses.replace(config, policy=policy)
 
     @classmethod
     def _from_raw(
@@ -154,6 +170,16 @@ class Config:
             lsp=raw.get("lsp", {}),
             user_config_path=user,
         )
+
+    def policy_for(self, repo: Path) -> CommandPolicy:
+        """The command policy of tasks on ``repo``: this config's (the user's), tightened by
+        ``<repo>/.codetap/config.toml``'s ``[policy]`` if it has one. ConfigError for an
+        invalid project file."""
+        path = repo / ".codetap" / "config.toml"
+        table = _read_toml(path)
+        if "policy" not in table:
+            return self.policy
+        return self.policy.tightened(CommandPolicy.from_toml(table["policy"], str(path)))
 
     def model(self, name: str | None) -> ModelConfig:
         """The model called ``name`` (or the default). ConfigError says how to configure one."""

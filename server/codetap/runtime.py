@@ -320,7 +320,7 @@ class Runtime:
         from codetap.services import repo_map_for
         return TaskDeps(self.store, self.config.worktrees_dir, self._provider(task.model), role,
                         services, self.config.bash_timeout_s, self._notify, self._set_state,
-                        self._publish, repo_map_for(self))
+                        self._publish, repo_map_for(self), self.config.policy_for(task.root))
 
     def _launch(self, task: TaskRow) -> None:
         run = asyncio.create_task(self._run(task), name=f"codetap-task-{task.id}")
@@ -341,6 +341,8 @@ class Runtime:
                 return await self._set_state(task.id, TaskState.FAILED, error=str(exc))
             except (StoreError, sqlite3.Error):
                 return await self.store.get_task(task.id)
+        except ConfigError as exc:  # e.g. an invalid [policy] in the project's config
+            return await self._set_state(task.id, TaskState.FAILED, error=str(exc))
         except Exception as exc:  # a bug must fail the task visibly, not kill the daemon
             log.exception("task %s crashed", task.id)
             return await self._set_state(task.id, TaskState.FAILED, error=f"internal error: {exc!r}")

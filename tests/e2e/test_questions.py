@@ -266,3 +266,27 @@ async def test_question_is_asked_again_after_daemon_crash(qenv: Env) -> None:
         assert tool_results(second, task_id, "ask") == ["the user answered: yes, fix it"]
     finally:
         await close(second)
+
+
+async def test_policy_approval_reaches_the_editor_as_codetap_ask(
+        env: Env, tmp_path: Path, xdg: Path) -> None:
+    """A project's ``[policy]`` asks before ``python3`` commands: the editor gets an
+    approval (kind ``approval``, yes/no), and the command runs once approved."""
+    command = "python3 -c 'print(6 * 7)'"
+    write_config(xdg, tmp_path, {"approves": [
+        {"tool_calls": [{"name": "bash", "arguments": {"command": command}}]},
+        *session_lines()]})
+    (env.repo / ".codetap").mkdir()
+    (env.repo / ".codetap" / "config.toml").write_text('[policy]\nask = ["python3 *"]\n')
+    editor = await connect(env, {"ask": True})
+    try:
+        asked = on_ask(editor, lambda p: {"answer": "yes"})
+        task_id = await start(editor, env, "approves")
+        await editor.wait_state(task_id, "ready")
+        assert len(asked) == 1
+        assert (asked[0]["kind"], asked[0]["options"]) == ("approval", ["yes", "no"])
+        assert command in asked[0]["question"] and "python3 *" in asked[0]["question"]
+        [output] = tool_results(editor, task_id, "bash")
+        assert "42" in output
+    finally:
+        await close(editor)

@@ -161,14 +161,18 @@ class Agent:
                     if batch:
                         await self.journal.record(self.state.step, batch)
                         batch = []
-                    fault_point(f"after_intent:{call.name}")
-                    try:
-                        result = await run_tool(tool, call.arguments, self.ctx)
-                    except Submitted as exc:
-                        submitted = exc
-                        result = _finished(exc)
-                    fault_point(f"after_tool:{call.name}")
-                    mutated = mutated or tool.mutates
+                    refused = await self.check_policy(call)
+                    if refused is not None:
+                        result = refused
+                    else:
+                        fault_point(f"after_intent:{call.name}")
+                        try:
+                            result = await run_tool(tool, call.arguments, self.ctx)
+                        except Submitted as exc:
+                            submitted = exc
+                            result = _finished(exc)
+                        fault_point(f"after_tool:{call.name}")
+                        mutated = mutated or tool.mutates
                 entry = self._result(call, result)
                 batch.append(("tool_result", entry))
                 if tool is not None and tool.mutates:
@@ -202,6 +206,12 @@ class Agent:
         for call in calls:
             tool = self.tools.get(call.name)
             intent = self.state.intents.get(call.id, {})
+            if tool is not None and self._never_started(call):
+                refused = await self.check_policy(call)
+                result = refused or await run_tool(tool, call.arguments, self.ctx)
+                await self.journal.record(self.state.step, [("tool_result",
+                                                             self._result(call, result))])
+                continue
             if tool is None or not (tool.idempotent or "before" in intent):
                 self.state.messages.append(_interrupted(call))
                 await self.journal.record(self.state.step, [("tool_result", {
@@ -226,6 +236,49 @@ class Agent:
             raise submitted
         if self.state.submitted is not None:
             raise Submitted(self.state.submitted)
+
+    async def check_policy(self, call: ToolCall) -> ToolResult | None:
+        """Apply ``ctx.policy`` to a ``bash`` call: None when it may run; else the error
+        result the model gets instead. ``ask`` puts the task in ``waiting`` until the user
+        answers an approval (``codetap/ask``, kind ``approval``); the answer is journaled
+        (``approval`` {call_id, command, answer}) before the command runs, so a restart
+        never runs it unapproved and never asks twice."""
+        command = call.arguments.get("command")
+        if call.name != "bash" or not isinstance(command, str):
+            return None
+        verdict = self.ctx.policy.decide(command)
+        if verdict.decision == "allow":
+            return None
+        if verdict.decision == "deny":
+            return ToolResult(f"error: not run: the command policy denies it "
+                              f"({verdict.reason()}). Do without it.", is_error=True)
+        answer = self.state.approvals.get(call.id)
+        if answer is None:
+            ask = self.ctx.services.get("ask")
+            if ask is None:
+                return ToolResult(f"error: not run: it needs the user's approval "
+                                  f"({verdict.reason()}) and no user is reachable in this run.",
+                                  is_error=True)
+            if call.id not in self.state.approvals:
+                await self._record_approval(call, command, None)
+            answer = str(await ask(f"Run `{command}`? ({verdict.reason()})", ["yes", "no"],
+                                   kind="approval"))
+            await self._record_approval(call, command, answer)
+        if answer != "yes":
+            return ToolResult(f"error: not run: the user did not approve it (answer: "
+                              f"{answer!r}).", is_error=True)
+        return None
+
+    async def _record_approval(self, call: ToolCall, command: str, answer: str | None) -> None:
+        """Journal an approval request (``answer`` None) or its answer."""
+        self.state.approvals[call.id] = answer
+        await self.journal.record(self.state.step, [("approval", {
+            "call_id": call.id, "command": command, "answer": answer})])
+
+    def _never_started(self, call: ToolCall) -> bool:
+        """Whether a pending call cannot have started before the restart: the journal shows
+        its approval was asked for and not given (still unanswered, or refused)."""
+        return call.id in self.state.approvals and self.state.approvals[call.id] != "yes"
 
     def check_limits(self) -> None:
         """Raise LimitsExceeded naming the first limit reached."""

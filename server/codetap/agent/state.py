@@ -9,6 +9,7 @@ Journal entry kinds written by the agent (``data`` shapes):
   ``model_turn``  {message: Message JSON, usage: Usage JSON, stop_reason, model}
   ``tool_intent`` {call_id, name, arguments, before?: {path: sha256|null}}
   ``tool_result`` {call_id, name, output, is_error, meta, reads?: {path: FileRead}}
+  ``approval``    {call_id, command, answer}  (answer null: asked, not yet answered)
   ``rollback``    {to_step, to_seq}
   ``state``       {from, to, reason?}     (written by the engine)
 """
@@ -36,6 +37,8 @@ class AgentState:
     ``submitted`` is the summary of a ``finish`` call of the last step that returned a
     result (None otherwise): the role's run is over even if the process died before the
     task was marked ready, and resuming must not ask the model for another turn.
+    ``approvals`` maps the last turn's call ids whose approval was asked for to the
+    answer (None while unanswered).
     """
 
     messages: list[Message] = field(default_factory=list)
@@ -48,6 +51,7 @@ class AgentState:
     intents: dict[str, JSON] = field(default_factory=dict)
     needs_checkpoint: bool = False
     submitted: str | None = None
+    approvals: dict[str, str | None] = field(default_factory=dict)
 
     def checkpoint_state(self) -> JSON:
         """The small JSON saved with a checkpoint (no conversation: that is the journal)."""
@@ -78,8 +82,11 @@ def rebuild(events: Iterable[Event], checkpoints: Iterable[Checkpoint]) -> Agent
             st.intents = {}
             st.needs_checkpoint = True
             st.submitted = None
+            st.approvals = {}
         elif ev.kind == "tool_intent":
             st.intents[d["call_id"]] = d
+        elif ev.kind == "approval":
+            st.approvals[d["call_id"]] = d.get("answer")
         elif ev.kind == "tool_result":
             st.messages.append(Message("tool", d["output"], tool_call_id=d["call_id"],
                                        name=d["name"], is_error=d.get("is_error", False)))
@@ -138,3 +145,4 @@ def _restore(st: AgentState, cp: Checkpoint) -> None:
     st.pending = []
     st.intents = {}
     st.submitted = None
+    st.approvals = {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from codetap.agent.roles import Role
 from codetap.agent.state import AgentState, rebuild
 from codetap.errors import ConfigError, LimitsExceeded, ModelError, Submitted, WorkspaceError
 from codetap.models.base import ModelProvider
+from codetap.policy import CommandPolicy
 from codetap.store import Store, TaskRow
 from codetap.store.faults import fault_point
 from codetap.tasks import git
@@ -78,6 +79,7 @@ class TaskDeps:
     set_state: Callable[..., Awaitable[TaskRow]]
     updated: Updated
     repo_map: Callable[[Path, str], Awaitable[str]] | None = None
+    policy: CommandPolicy = field(default_factory=CommandPolicy)
 
 
 async def prepare_workspace(deps: TaskDeps, task: TaskRow) -> TaskRow:
@@ -156,7 +158,8 @@ async def run_task(deps: TaskDeps, task: TaskRow) -> TaskRow:
     assert task.worktree is not None
     journal.task = task
     ctx = ToolContext(workspace=task.worktree.resolve(), reads=state.reads, todo=state.todo,
-                      bash_timeout_s=deps.bash_timeout_s, services=dict(deps.services))
+                      bash_timeout_s=deps.bash_timeout_s, services=dict(deps.services),
+                      policy=deps.policy)
     tools = {t.name: t for t in make_tools(n for n in deps.role.tools if _available(n))}
     # The repo map is only needed for the next model call: build it while an interrupted
     # step is completed, so a resumed task makes progress at once.

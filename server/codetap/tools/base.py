@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from codetap.errors import ToolError
+from codetap.policy import CommandPolicy
 from codetap.types import JSON, ToolResult, ToolSpec
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ class ToolContext:
     relative POSIX path to what was last read of it (the edit tool's staleness check).
     ``todo`` is the task plan as set by the ``todo`` tool. ``services`` holds optional
     long-lived helpers keyed by name (``"pool"``, ``"index"``) injected by the runtime.
+    ``policy`` says which ``bash`` commands need approval (checked by the agent loop).
     """
 
     workspace: Path
@@ -49,6 +51,7 @@ class ToolContext:
     output_cap_bytes: int = 30_000
     env: dict[str, str] = field(default_factory=dict)
     services: dict[str, Any] = field(default_factory=dict)
+    policy: CommandPolicy = field(default_factory=CommandPolicy)
 
 
 class Tool(abc.ABC):
