@@ -67,8 +67,10 @@ class CommandPolicy:
         """This (user) policy with a project's added: its deny and ask patterns join ours,
         its ``bash`` default applies only if stricter; its allow patterns are ignored."""
         stricter = max(self.bash, project.bash, key=_STRICTNESS.__getitem__)
-        return CommandPolicy(stricter, self.deny + project.deny, self.ask + project.ask,
-                             self.allow)
+        # dict.fromkeys: tightening twice by the same project (a config loaded with its
+        # repository, then asked for that repository's policy) adds nothing.
+        return CommandPolicy(stricter, tuple(dict.fromkeys(self.deny + project.deny)),
+                             tuple(dict.fromkeys(self.ask + project.ask)), self.allow)
 
     @classmethod
     def from_toml(cls, table: Any, where: str) -> CommandPolicy:
