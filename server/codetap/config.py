@@ -130,9 +130,11 @@ class Config:
         policy = CommandPolicy()
         for path in [user_file] + ([repo / ".codetap" / "config.toml"] if repo else []):
             table = _read_toml(path)
-            if "policy" in table:
-                found = CommandPolicy.from_toml(table.pop("policy"), str(path))
-                policy = found if path == user_file else policy.tightened(found)
+            if path == user_file and "policy" in table:
+                policy = CommandPolicy.from_toml(table["policy"], str(path))
+            elif path != user_file:
+                policy = _tightened_by(policy, table, path)
+            table.pop("policy", None)
             _merge(raw, table)
         config = cls._from_raw(raw, data_dir, config_dir, runtime_dir, user_file)
         return dataclasses.replace(config, policy=policy)
@@ -176,10 +178,7 @@ class Config:
         ``<repo>/.codetap/config.toml``'s ``[policy]`` if it has one. ConfigError for an
         invalid project file."""
         path = repo / ".codetap" / "config.toml"
-        table = _read_toml(path)
-        if "policy" not in table:
-            return self.policy
-        return self.policy.tightened(CommandPolicy.from_toml(table["policy"], str(path)))
+        return _tightened_by(self.policy, _read_toml(path), path)
 
     def model(self, name: str | None) -> ModelConfig:
         """The model called ``name`` (or the default). ConfigError says how to configure one."""
@@ -205,6 +204,13 @@ def _read_toml(path: Path) -> dict[str, Any]:
         return {}
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+def _tightened_by(policy: CommandPolicy, project: dict[str, Any], path: Path) -> CommandPolicy:
+    """``policy`` tightened by the ``[policy]`` of the parsed project file at ``path``."""
+    if "policy" not in project:
+        return policy
+    return policy.tightened(CommandPolicy.from_toml(project["policy"], str(path)))
 
 
 def _merge(into: dict[str, Any], new: dict[str, Any]) -> None:
