@@ -177,12 +177,13 @@ def make_client() -> LanguageClient:
 
 
 async def connect(env: Env, options: dict[str, Any] | None = None,
-                  setup: Callable[[Editor], Any] | None = None) -> Editor:
+                  setup: Callable[[Editor], Any] | None = None,
+                  args: tuple[str, ...] = ()) -> Editor:
     """Start ``codetap lsp`` (the bridge), initialize, return the editor. ``options`` are
     ``initializationOptions.codetap`` (``events`` defaults to on here, so tests can follow
     the journal). ``setup(editor)`` runs before initialize (to register handlers for
-    requests sent right after it)."""
-    config = ClientServerConfig(server_command=[sys.executable, "-m", "codetap", "lsp"],
+    requests sent right after it). ``args`` are appended to ``codetap lsp``."""
+    config = ClientServerConfig(server_command=[sys.executable, "-m", "codetap", "lsp", *args],
                                 server_env=env.env, client_factory=make_client)
     client = await config.start()
     assert isinstance(client, LanguageClient)

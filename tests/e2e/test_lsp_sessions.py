@@ -60,3 +60,15 @@ async def test_task_events_reach_only_clients_that_ask_for_them(env: Env, editor
     finally:
         await stock.client.shutdown_session()
         await stock.client.stop()
+
+
+async def test_stdio_flag_that_vscode_languageclient_appends_is_accepted(env: Env) -> None:
+    # vscode-languageclient runs `codetap lsp --stdio` for TransportKind.stdio; the shipped
+    # extension once crashed five times on exit code 2 from an unknown flag.
+    ed = await connect(env, args=("--stdio",))
+    try:
+        listed = await ed.request("codetap/task/list", {})
+        assert listed["tasks"] == []
+    finally:
+        await ed.client.shutdown_session()
+        await ed.client.stop()

@@ -8,7 +8,7 @@
  * decorations, Accept/Reject CodeLenses and a side-by-side diff in sync with the server.
  */
 import * as vscode from "vscode";
-import { LanguageClient, TransportKind } from "vscode-languageclient/node";
+import { LanguageClient } from "vscode-languageclient/node";
 import type { LanguageClientOptions, ServerOptions } from "vscode-languageclient/node";
 
 import * as P from "./generated/protocol";
@@ -80,7 +80,7 @@ class Host {
 
   async start(): Promise<void> {
     const s = readSettings(this.out);
-    const server: ServerOptions = { command: s.command, args: s.args, transport: TransportKind.stdio };
+    const server: ServerOptions = { command: s.command, args: s.args };
     const options: LanguageClientOptions = {
       documentSelector: s.languages.map((language) => ({ scheme: "file", language })),
       initializationOptions: { codetap: { ask: true, suggestions: true, events: true } },

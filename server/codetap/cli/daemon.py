@@ -63,8 +63,13 @@ def run() -> None:
 
 @click.command()
 @click.option("--no-daemon", is_flag=True, help="Serve in this process, for one editor.")
-def lsp(no_daemon: bool) -> None:
-    """Speak LSP on stdio (what an editor launches); connects to or starts the daemon."""
+@click.option("--stdio", is_flag=True,
+              help="Accepted for clients that name the transport (stdio is the only one).")
+def lsp(no_daemon: bool, stdio: bool) -> None:
+    """Speak LSP on stdio (what an editor launches); connects to or starts the daemon.
+
+    ``--stdio`` is what vscode-languageclient appends for ``TransportKind.stdio``; it
+    changes nothing."""
     from codetap.daemon.bridge import run_lsp
 
     try:
