@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from codetap.fsmodes import private_dir, private_sqlite
 from codetap.index.languages import queries_fingerprint
 
 _SCHEMA = """
@@ -45,13 +46,16 @@ class TagCache:
     """The SQLite tag cache of one workspace root.
 
     Every method opens its own short-lived connection, so an instance may be used from
-    any thread. Errors from SQLite propagate as ``sqlite3.Error``.
+    any thread. Errors from SQLite propagate as ``sqlite3.Error``; OSError if the cache
+    directory cannot be created. The directory is 0700 and the files 0600.
     """
 
     def __init__(self, cache_dir: Path, root: Path) -> None:
-        cache_dir.mkdir(parents=True, exist_ok=True)
+        # Private like the database (it holds the workspace's symbol names).
+        private_dir(cache_dir)
         version = f"py{sys.version_info[0]}{sys.version_info[1]}"
         self.path = cache_dir / f"symbols-{queries_fingerprint()}-{version}.sqlite3"
+        private_sqlite(self.path)
         self.root = str(root)
         with self._connect() as db:
             db.execute(_SCHEMA)

@@ -30,6 +30,8 @@ from typing import Any
 import aiosqlite
 
 from codetap.errors import StoreError, TaskNotFound
+from codetap.fsmodes import private_dir, private_sqlite
+from codetap.redact import redact_json
 from codetap.store.schema import MIGRATIONS, SCHEMA_VERSION
 from codetap.types import JSON, TaskState, Usage
 
@@ -139,8 +141,18 @@ class Store:
 
     @classmethod
     async def open(cls, path: Path) -> Store:
-        """Open (creating if needed) and migrate the database at ``path``."""
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Open (creating if needed) and migrate the database at ``path``.
+
+        File modes (ARCHITECTURE.md "Trust and safety"): the database and its ``-wal`` /
+        ``-shm`` are 0600 and directories created for it 0700, whatever the umask; an
+        existing directory named ``codetap`` (the default data directory) is tightened to
+        0700, an older version's 0644 database files to 0600.
+        """
+        try:
+            private_dir(path.parent, tighten=path.parent.name == "codetap")
+            private_sqlite(path)
+        except OSError as exc:
+            raise StoreError(f"cannot create database {path}: {exc}") from None
         try:
             writer = sqlite3.connect(path, isolation_level=None, timeout=2.0)
         except sqlite3.Error as exc:
@@ -264,7 +276,11 @@ class Store:
         """
         seq = await self._seq(task_id)
         ts = time.time()
-        events = [Event(task_id, seq + i, step, ts, k, d) for i, (k, d) in enumerate(entries)]
+        # Known secret values never reach the database, nor the listeners of these events.
+        events = [Event(task_id, seq + i, step, ts, k, redact_json(d))
+                  for i, (k, d) in enumerate(entries)]
+        if checkpoint is not None:
+            checkpoint = (checkpoint[0], redact_json(checkpoint[1]))
         rows = [(e.task_id, e.seq, e.step, e.ts, e.kind, encode_data(e.data)) for e in events]
         last = events[-1].seq if events else seq - 1
         cp_row = None if checkpoint is None else (

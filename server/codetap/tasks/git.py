@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codetap.errors import WorkspaceError
+from codetap.fsmodes import DIR_MODE, private_dir, restrict
 
 _IDENTITY = {
     "GIT_AUTHOR_NAME": "codetap", "GIT_AUTHOR_EMAIL": "codetap@localhost",
@@ -99,9 +100,15 @@ class FileChange:
 
 
 async def add_worktree(repo: Path, path: Path, branch: str, commit: str) -> None:
-    """Create worktree ``path`` on new branch ``branch`` at ``commit``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Create worktree ``path`` on new branch ``branch`` at ``commit``.
+
+    ``path`` and its parent (the worktrees directory) are 0700 whatever the umask
+    (ARCHITECTURE.md "Trust and safety"); the parent is tightened if it already existed.
+    WorkspaceError if git fails; OSError if the parent cannot be created.
+    """
+    private_dir(path.parent)
     await git(repo, "worktree", "add", "-q", "-B", branch, str(path), commit)
+    restrict(path, DIR_MODE)
 
 
 async def remove_worktree(repo: Path, path: Path, branch: str | None = None) -> None:
@@ -173,7 +180,10 @@ async def head(worktree: Path) -> str:
 
 
 async def reset_hard(worktree: Path, commit: str) -> None:
-    """Make ``worktree`` exactly ``commit`` (tracked files reset, untracked removed)."""
+    """Make ``worktree`` exactly ``commit`` (tracked files reset, untracked removed).
+
+    Also tightens the worktree directory to 0700 (one made by an older codetap)."""
+    restrict(worktree, DIR_MODE)
     await git(worktree, "reset", "-q", "--hard", commit)
     await git(worktree, "clean", "-q", "-fd")
 
