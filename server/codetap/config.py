@@ -2,9 +2,12 @@
 
 Sources, later ones winning key by key (tables are merged, values replaced):
 1. built-in defaults;
-2. the user file ``$XDG_CONFIG_HOME/codetap/config.toml`` (default ``~/.config``);
-3. the project file ``<repo>/.codetap/config.toml`` when a repository is given, except
-   for ``[policy]``, which a project can only tighten (:mod:`codetap.policy`).
+2. the user file ``$XDG_CONFIG_HOME/codetap/config.toml`` (default ``~/.config``), trusted;
+3. the project file ``<repo>/.codetap/config.toml`` when a repository is given
+   (:meth:`Config.for_project`). Untrusted (the default) it may only tighten the user's
+   settings and everything else in it is ignored with a warning (:mod:`codetap.project`);
+   once the user runs ``codetap trust <repo>`` (:mod:`codetap.trust`) it is merged like
+   the user's file, ``[policy]`` lists joining the user's.
 
 Data lives in ``$XDG_DATA_HOME/codetap/`` (default ``~/.local/share``): the database
 ``codetap.db`` and the task worktrees (ARCHITECTURE.md "Where things live").
@@ -40,10 +43,20 @@ Example::
     deny = []                      # e.g. ["sudo *"]
     ask = []                       # e.g. ["git push*"]
     allow = []
+
+    [tools]
+    bash_timeout_s = 120
+    env_passthrough = ["NPM_TOKEN"] # variables tool processes may see beyond the ordinary
+                                    # ones (codetap.tools.environment)
+
+    [sandbox]                      # bubblewrap around bash (codetap.tools.sandbox)
+    mode = "auto"                  # auto | required | off
+    network = "off"
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
 import tomllib
@@ -55,6 +68,20 @@ from codetap.daemon.paths import runtime_dir_from_env
 from codetap.errors import ConfigError
 from codetap.models.base import ModelConfig
 from codetap.policy import CommandPolicy
+
+try:
+    from codetap.tools.sandbox import SandboxSettings
+except ImportError:  # TEMP: until codetap.tools.sandbox lands
+    @dataclass(frozen=True, slots=True)
+    class SandboxSettings:  # type: ignore[no-redef]
+        """TEMP placeholder."""
+
+        @classmethod
+        def from_toml(cls, table: Any, where: str) -> Any:
+            return cls()
+
+        def tightened(self, table: Any, where: str) -> Any:
+            return self, []
 
 HOW_TO_CONFIGURE = """\
 No model is configured. Add one to {path}, for example:
@@ -105,6 +132,10 @@ class Config:
     lsp: dict[str, Any] = field(default_factory=dict)
     user_config_path: Path = Path()
     policy: CommandPolicy = field(default_factory=CommandPolicy)
+    sandbox: SandboxSettings = field(default_factory=SandboxSettings)
+    env_passthrough: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    user_table: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def worktrees_dir(self) -> Path:
@@ -116,7 +147,8 @@ class Config:
 
     @classmethod
     def load(cls, repo: Path | None = None, *, env: dict[str, str] | None = None) -> Config:
-        """Read defaults, the user file and (if ``repo``) the project file.
+        """Read defaults, the user file and (if ``repo``) the project file under the trust
+        rules (:meth:`for_project`).
 
         Raises ConfigError naming the file and key for invalid TOML or values.
         """
@@ -124,20 +156,48 @@ class Config:
         home = Path(env.get("HOME", str(Path.home())))
         config_dir = Path(env.get("XDG_CONFIG_HOME") or home / ".config") / "codetap"
         data_dir = Path(env.get("XDG_DATA_HOME") or home / ".local" / "share") / "codetap"
-        runtime_dir = runtime_dir_from_env(env)
         user_file = config_dir / "config.toml"
-        raw: dict[str, Any] = {}
-        policy = CommandPolicy()
-        for path in [user_file] + ([repo / ".codetap" / "config.toml"] if repo else []):
-            table = _read_toml(path)
-            if path == user_file and "policy" in table:
-                policy = CommandPolicy.from_toml(table["policy"], str(path))
-            elif path != user_file:
-                policy = _tightened_by(policy, table, path)
-            table.pop("policy", None)
-            _merge(raw, table)
+        user = _read_toml(user_file)
+        config = cls._from_tables(user, data_dir, config_dir, runtime_dir_from_env(env),
+                                  user_file, str(user_file))
+        return config.for_project(repo) if repo is not None else config
+
+    @classmethod
+    def _from_tables(cls, table: dict[str, Any], data_dir: Path, config_dir: Path,
+                     runtime_dir: Path, user_file: Path, where: str) -> Config:
+        raw = copy.deepcopy(table)
+        policy = CommandPolicy.from_toml(raw.pop("policy"), where) if "policy" in raw \
+            else CommandPolicy()
+        sandbox = SandboxSettings.from_toml(raw.pop("sandbox"), where) if "sandbox" in raw \
+            else SandboxSettings()
         config = cls._from_raw(raw, data_dir, config_dir, runtime_dir, user_file)
-        return dataclasses.replace(config, policy=policy)
+        return dataclasses.replace(config, policy=policy, sandbox=sandbox, user_table=table)
+
+    def for_project(self, repo: Path) -> Config:
+        """This (user) config with ``<repo>/.codetap/config.toml`` applied.
+
+        Trusted (``codetap trust``, same file hash): merged like the user file. Untrusted:
+        only tightening applies and ``warnings`` gets one entry naming every ignored key
+        (:mod:`codetap.project`). Read anew at every call, so a task start sees the file as
+        it is then. ConfigError naming the file for invalid TOML or values.
+        """
+        from codetap.project import ignored_warning, untrusted_overlay
+        from codetap.trust import TrustStore
+
+        path = repo / ".codetap" / "config.toml"
+        table = _read_toml(path)
+        if not table:
+            return self
+        if TrustStore(self.config_dir).is_trusted(repo):
+            merged = copy.deepcopy(self.user_table)
+            _merge(merged, table, join_lists=("policy",))
+            return self._from_tables(merged, self.data_dir, self.config_dir, self.runtime_dir,
+                                     self.user_config_path, f"{self.user_config_path} + {path}")
+        config, ignored = untrusted_overlay(self, table, path)
+        if not ignored:
+            return config
+        return dataclasses.replace(
+            config, warnings=self.warnings + (ignored_warning(path, repo, ignored),))
 
     @classmethod
     def _from_raw(
@@ -153,6 +213,9 @@ class Config:
                 f"default_model = {default_model!r} but there is no [models.{default_model}] table"
             )
         daemon = raw.get("daemon", {})
+        tools = raw.get("tools", {})
+        if not isinstance(tools, dict):
+            raise ConfigError("[tools] must be a table")
         priority = daemon.get("worker_priority", "idle")
         if priority not in WORKER_PRIORITIES:
             raise ConfigError(f"[daemon] worker_priority = {priority!r}: expected one of "
@@ -168,17 +231,11 @@ class Config:
             resume_interrupted=daemon.get("resume_interrupted", "auto") == "auto",
             worker_priority=priority,
             worker_cpus=_worker_cpus(daemon.get("worker_cpus", "auto")),
-            bash_timeout_s=float(raw.get("tools", {}).get("bash_timeout_s", 120.0)),
+            bash_timeout_s=_tools_timeout(tools),
+            env_passthrough=_names(tools.get("env_passthrough", []), "[tools] env_passthrough"),
             lsp=raw.get("lsp", {}),
             user_config_path=user,
         )
-
-    def policy_for(self, repo: Path) -> CommandPolicy:
-        """The command policy of tasks on ``repo``: this config's (the user's), tightened by
-        ``<repo>/.codetap/config.toml``'s ``[policy]`` if it has one. ConfigError for an
-        invalid project file."""
-        path = repo / ".codetap" / "config.toml"
-        return _tightened_by(self.policy, _read_toml(path), path)
 
     def model(self, name: str | None) -> ModelConfig:
         """The model called ``name`` (or the default). ConfigError says how to configure one."""
@@ -206,19 +263,34 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
 
 
-def _tightened_by(policy: CommandPolicy, project: dict[str, Any], path: Path) -> CommandPolicy:
-    """``policy`` tightened by the ``[policy]`` of the parsed project file at ``path``."""
-    if "policy" not in project:
-        return policy
-    return policy.tightened(CommandPolicy.from_toml(project["policy"], str(path)))
-
-
-def _merge(into: dict[str, Any], new: dict[str, Any]) -> None:
+def _merge(into: dict[str, Any], new: dict[str, Any], *, join_lists: tuple[str, ...] = ()) -> None:
+    """Merge ``new`` into ``into``: tables recursively, values replaced; lists under a
+    top-level table named in ``join_lists`` are concatenated instead."""
     for key, value in new.items():
         if isinstance(value, dict) and isinstance(into.get(key), dict):
-            _merge(into[key], value)
+            if key in join_lists:
+                for name, item in value.items():
+                    old = into[key].get(name)
+                    into[key][name] = old + item if isinstance(old, list) and \
+                        isinstance(item, list) else item
+            else:
+                _merge(into[key], value)
         else:
             into[key] = value
+
+
+def _tools_timeout(tools: dict[str, Any]) -> float:
+    value = tools.get("bash_timeout_s", 120.0)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ConfigError(f"[tools] bash_timeout_s = {value!r}: expected a positive number "
+                          "of seconds")
+    return float(value)
+
+
+def _names(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"{where} must be a list of environment variable names")
+    return tuple(value)
 
 
 def _worker_cpus(value: Any) -> str | tuple[int, ...]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from codetap import redact
 from codetap.agent.roles import WORKFLOWS, default_roles
 from codetap.config import Config
 from codetap.errors import ConfigError, InvalidTransition, StoreError
@@ -91,6 +92,7 @@ class Runtime:
         unless ``resume_interrupted`` (or config ``[daemon] resume_interrupted``) says no.
         ``listeners`` are subscribed before recovery, so they see it. ``recover=False``
         (one-shot CLI runs next to a daemon) leaves other tasks alone."""
+        redact.register_env(m.api_key_env for m in config.models.values() if m.api_key_env)
         rt = cls(config, await Store.open(config.db_path))
         for listener in listeners:
             rt.subscribe(listener)
@@ -313,14 +315,22 @@ class Runtime:
         return self._providers[name]
 
     def _deps(self, task: TaskRow) -> TaskDeps:
-        role = default_roles(self.config.limits)[WORKFLOWS[task.workflow][0]]
+        """What the task's run needs, with its repository's project config applied under the
+        trust rules (read at each start: a project file edited since is seen).
+        ConfigError for an invalid project file."""
+        project = self.config.for_project(task.root)
+        for warning in project.warnings:
+            log.warning("task %s: %s", task.id, warning)
+        role = default_roles(project.limits)[WORKFLOWS[task.workflow][0]]
         services = dict(self.services)
         services["ask"] = lambda question, options=None, kind="question": self.ask(
             task.id, question, options, kind)
         from codetap.services import repo_map_for
         return TaskDeps(self.store, self.config.worktrees_dir, self._provider(task.model), role,
-                        services, self.config.bash_timeout_s, self._notify, self._set_state,
-                        self._publish, repo_map_for(self), self.config.policy_for(task.root))
+                        services, project.bash_timeout_s, self._notify, self._set_state,
+                        self._publish, repo_map_for(self), project.policy,
+                        sandbox=project.sandbox, env_passthrough=project.env_passthrough,
+                        warnings=project.warnings)
 
     def _launch(self, task: TaskRow) -> None:
         run = asyncio.create_task(self._run(task), name=f"codetap-task-{task.id}")

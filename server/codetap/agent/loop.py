@@ -21,6 +21,7 @@ from codetap.agent.roles import Role
 from codetap.agent.state import AgentState
 from codetap.errors import LimitsExceeded, Submitted, ToolError
 from codetap.models.base import ModelProvider
+from codetap.redact import redact_text
 from codetap.store.faults import fault_point
 from codetap.tools.base import Tool, ToolContext, run_tool
 from codetap.tools.fileio import record
@@ -340,9 +341,10 @@ class Agent:
                 continue
 
     def _result(self, call: ToolCall, result: ToolResult) -> JSON:
-        self.state.messages.append(Message("tool", result.output, tool_call_id=call.id,
+        output = redact_text(result.output)  # what the model is sent is what is journaled
+        self.state.messages.append(Message("tool", output, tool_call_id=call.id,
                                            name=call.name, is_error=result.is_error))
-        data: JSON = {"call_id": call.id, "name": call.name, "output": result.output,
+        data: JSON = {"call_id": call.id, "name": call.name, "output": output,
                       "is_error": result.is_error, "meta": result.meta}
         if call.name in ("read", "edit", "write") and isinstance(call.arguments.get("path"), str):
             rel = _workspace_rel(self.ctx, call.arguments["path"])

@@ -7,6 +7,7 @@ import click
 from codetap.cli.control import cancel, gc, pause, resume, rollback
 from codetap.cli.demo import demo
 from codetap.cli.tasks import diff, log, run, show, tasks
+from codetap.cli.trust import trust
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -15,7 +16,8 @@ def main() -> None:
     """codetap: a local runtime for long-running AI coding tasks, next to your editor."""
 
 
-for command in (run, tasks, show, diff, log, demo, cancel, pause, resume, rollback, gc):
+for command in (run, tasks, show, diff, log, demo, cancel, pause, resume, rollback, gc,
+                trust):
     main.add_command(command)
 
 try:

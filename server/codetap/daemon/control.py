@@ -16,6 +16,7 @@ from codetap.daemon.lock import DaemonRunning, lock_is_held, read_pid
 from codetap.daemon.paths import DaemonPaths
 from codetap.daemon.server import Daemon
 from codetap.errors import CodetapError
+from codetap.redact import install_log_filter
 
 
 class DaemonStartError(CodetapError):
@@ -114,6 +115,7 @@ def run_foreground(paths: DaemonPaths | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # pygls logs every message body at INFO: too slow and too large for a daemon log.
     logging.getLogger("pygls").setLevel(logging.WARNING)
+    install_log_filter()
     try:
         asyncio.run(Daemon(paths, Config.load()).run())
     except DaemonRunning as exc:

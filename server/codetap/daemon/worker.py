@@ -29,6 +29,7 @@ from typing import Any
 from codetap.children import watch_children_by_pidfd
 from codetap.config import Config
 from codetap.daemon.frames import FrameBatcher, read_frame, write_frame
+from codetap.redact import install_log_filter
 from codetap.runtime import Question, Runtime, TaskRecord
 from codetap.types import JSON, TaskState
 
@@ -210,6 +211,7 @@ def run(fd: int) -> int:
     logging.basicConfig(level=os.environ.get("CODETAP_LOG", "INFO"),
                         format="%(asctime)s %(levelname)s worker %(name)s: %(message)s")
     logging.getLogger("pygls").setLevel(logging.WARNING)
+    install_log_filter()
     _die_with_parent()
     # Background work yields the CPU to the editor-facing process (and the user's editor).
     os.nice(WORKER_NICENESS)

@@ -80,6 +80,9 @@ class TaskDeps:
     updated: Updated
     repo_map: Callable[[Path, str], Awaitable[str]] | None = None
     policy: CommandPolicy = field(default_factory=CommandPolicy)
+    sandbox: Any = None  # TEMP: SandboxSettings once codetap.tools.sandbox lands
+    env_passthrough: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 async def prepare_workspace(deps: TaskDeps, task: TaskRow) -> TaskRow:
@@ -154,12 +157,14 @@ async def run_task(deps: TaskDeps, task: TaskRow) -> TaskRow:
         content = task_message(task.intent, _scope_for_model(task))
         state.messages.append(_user(content))
         await journal.record(0, [("user", {"content": content})])
+    if deps.warnings:
+        await journal.record(state.step, [("warning", {"message": w}) for w in deps.warnings])
     task = await deps.set_state(task.id, TaskState.RUNNING)
     assert task.worktree is not None
     journal.task = task
     ctx = ToolContext(workspace=task.worktree.resolve(), reads=state.reads, todo=state.todo,
                       bash_timeout_s=deps.bash_timeout_s, services=dict(deps.services),
-                      policy=deps.policy)
+                      policy=deps.policy, **_sandbox_fields(deps))
     tools = {t.name: t for t in make_tools(n for n in deps.role.tools if _available(n))}
     # The repo map is only needed for the next model call: build it while an interrupted
     # step is completed, so a resumed task makes progress at once.
@@ -189,6 +194,14 @@ async def run_task(deps: TaskDeps, task: TaskRow) -> TaskRow:
     tip = await git.head(task.worktree)
     return await deps.set_state(task.id, TaskState.READY, summary=summary, tip_commit=tip,
                                 **_totals(agent.state))
+
+
+def _sandbox_fields(deps: TaskDeps) -> dict[str, Any]:
+    """TEMP: ToolContext's sandbox fields, once it has them."""
+    fields = getattr(ToolContext, "__dataclass_fields__", {})
+    if "sandbox" not in fields or deps.sandbox is None:
+        return {}
+    return {"sandbox": deps.sandbox, "env_passthrough": deps.env_passthrough}
 
 
 def _totals(state: AgentState) -> dict[str, Any]:

@@ -139,7 +139,7 @@ def test_project_config_only_tightens(xdg: Path, tmp_path: Path) -> None:
         '[policy]\nbash = "allow"\nallow = ["*"]\ndeny = ["curl *"]\n')
     config = Config.load(repo)
     assert config.policy == CommandPolicy("ask", ("curl *",), (), ("pytest*",))
-    assert Config.load().policy_for(repo) == config.policy == config.policy_for(repo)
+    assert Config.load().for_project(repo).policy == config.policy
     assert config.policy.decide("make").decision == "ask"
     assert config.policy.decide("curl x | sh").decision == "deny"
 
