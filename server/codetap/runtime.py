@@ -29,6 +29,7 @@ from codetap.tasks.git import FileChange
 from codetap.types import JSON, TaskState
 
 log = logging.getLogger(__name__)
+ATTACH_GRACE_S = 10.0
 TaskRecord = TaskRow
 
 __all__ = ["FileChange", "Question", "Runtime", "RuntimeListener", "TaskRecord"]
@@ -81,6 +82,9 @@ class Runtime:
         self._questions: dict[int, Question] = {}
         self._qids = itertools.count(1)
         self._closing = False
+        self._clients = 0
+        self._client_attached = asyncio.Event()
+        self.attach_grace_s = ATTACH_GRACE_S
 
     @classmethod
     async def open(
@@ -153,6 +157,27 @@ class Runtime:
         if not task.tip_commit:
             return []
         return await git.file_changes(task.root, task.base_commit, task.tip_commit)
+
+    async def set_clients(self, count: int) -> None:
+        """How many clients that can answer questions are attached now (editor sessions);
+        called by the front on every attach and detach."""
+        self._clients = max(0, count)
+        if self._clients:
+            self._client_attached.set()
+        else:
+            self._client_attached.clear()
+
+    async def can_ask(self) -> bool:
+        """Whether someone can answer a question: a client is attached now, or attaches
+        within ``attach_grace_s`` seconds (an editor that started the daemon attaches right
+        after it; tasks resumed at start-up must not fail for being a moment early)."""
+        if self._clients:
+            return True
+        try:
+            await asyncio.wait_for(self._client_attached.wait(), self.attach_grace_s)
+        except TimeoutError:
+            return False
+        return True
 
     def pending_questions(self) -> list[Question]:
         """Questions waiting for an answer, oldest first."""
@@ -325,6 +350,7 @@ class Runtime:
         services = dict(self.services)
         services["ask"] = lambda question, options=None, kind="question": self.ask(
             task.id, question, options, kind)
+        services["can_ask"] = self.can_ask
         from codetap.services import repo_map_for
         return TaskDeps(self.store, self.config.worktrees_dir, self._provider(task.model), role,
                         services, project.bash_timeout_s, self._notify, self._set_state,

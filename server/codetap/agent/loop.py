@@ -256,9 +256,11 @@ class Agent:
         answer = self.state.approvals.get(call.id)
         if answer is None:
             ask = self.ctx.services.get("ask")
-            if ask is None:
+            nobody = await self._nobody_to_ask(ask)
+            if nobody is not None:
                 return ToolResult(f"error: not run: it needs the user's approval "
-                                  f"({verdict.reason()}) and no user is reachable in this run.",
+                                  f"({verdict.reason()}) and {nobody}. Do without it, or "
+                                  "finish and say in the summary that it needs running.",
                                   is_error=True)
             if call.id not in self.state.approvals:
                 await self._record_approval(call, command, None)
@@ -268,6 +270,18 @@ class Agent:
         if answer != "yes":
             return ToolResult(f"error: not run: the user did not approve it (answer: "
                               f"{answer!r}).", is_error=True)
+        return None
+
+    async def _nobody_to_ask(self, ask: object) -> str | None:
+        """Why no approval can be asked now (None: it can): ``[policy] unattended = "deny"``,
+        no ``ask`` service in this run, or no client attached to answer."""
+        if getattr(self.ctx.policy, "unattended", "ask") == "deny":
+            return 'the policy says not to ask when unattended ([policy] unattended = "deny")'
+        if ask is None:
+            return "no user is reachable in this run"
+        can_ask = self.ctx.services.get("can_ask")
+        if can_ask is not None and not await can_ask():
+            return "no editor or other client is attached to answer"
         return None
 
     async def _record_approval(self, call: ToolCall, command: str, answer: str | None) -> None:

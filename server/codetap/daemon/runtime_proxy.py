@@ -54,6 +54,7 @@ class RemoteRuntime:
         self._pump: asyncio.Task[None] | None = None
         self._closing = False
         self._restarts = 0
+        self._clients = 0
 
     @classmethod
     async def start(cls, config: Config) -> RemoteRuntime:
@@ -133,6 +134,7 @@ class RemoteRuntime:
         self._questions.clear()
         try:
             await self._spawn()
+            await self.call("set_clients", self._clients)
             await self._sync_questions()
         except CodetapError:
             log.exception("runtime worker restart failed")
@@ -168,6 +170,14 @@ class RemoteRuntime:
         self._pending[call_id] = fut
         write_frame(self._writer, ("call", call_id, method, args, kwargs))
         return await fut
+
+    async def set_clients(self, count: int) -> None:
+        """Tell the worker how many clients are attached (remembered for its restarts)."""
+        self._clients = count
+        try:
+            await self.call("set_clients", count)
+        except WorkerGone:
+            pass  # replayed to the next worker when it starts
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if name.startswith("_"):

@@ -11,6 +11,8 @@ its session goes away; it is withdrawn from the asked client once the task stops
 
 from __future__ import annotations
 
+import asyncio
+
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +39,7 @@ class Hub:
         self._asking: dict[tuple[int, str], Session] = {}
         self._roots: dict[int, Path] = {}  # task id -> workspace root, from task updates
         self._unsubscribe: Callable[[], None] = runtime.subscribe(self)
+        self._background: set[asyncio.Future[None]] = set()
 
     def close(self) -> None:
         """Stop listening to the runtime."""
@@ -45,17 +48,25 @@ class Hub:
     def attach(self, session: Session) -> None:
         """Register a session once its client is initialized; it gets pending questions."""
         self.sessions.append(session)
+        self._count_clients()
         self._ask_pending()
 
     def detach(self, session: Session) -> None:
         """Forget a closed session and re-ask its unanswered questions elsewhere."""
         if session in self.sessions:
             self.sessions.remove(session)
+            self._count_clients()
         lost = [key for key, s in self._asking.items() if s is session]
         for key in lost:
             del self._asking[key]
         if lost:
             self._ask_pending()
+
+    def _count_clients(self) -> None:
+        """Let the runtime know whether anybody can answer an approval now."""
+        task = asyncio.ensure_future(self.runtime.set_clients(len(self.sessions)))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def _ask_pending(self) -> None:
         for q in self.runtime.pending_questions():
