@@ -181,14 +181,23 @@ def show(task_id: str, as_json: bool) -> None:
 @click.command()
 @click.argument("task_id")
 def diff(task_id: str) -> None:
-    """Print the task's change as a unified diff (base -> tip)."""
-    async def go() -> str:
+    """Print the task's change as a unified diff (base -> tip). Special files (symlinks,
+    submodules, binary files), which editors never receive as text, are also listed on
+    stderr."""
+    async def go() -> tuple[str, list[str]]:
         runtime = await Runtime.open(load_config(), recover=False)
         try:
-            return await runtime.diff(parse_task_id(task_id))
+            tid = parse_task_id(task_id)
+            text = await runtime.diff(tid)
+            specials = [f"{c.path} ({c.special})" for c in await runtime.file_changes(tid)
+                        if c.special]
+            return text, specials
         finally:
             await runtime.close()
-    click.echo(run_async(go), nl=False)
+    text, specials = run_async(go)
+    click.echo(text, nl=False)
+    for line in specials:
+        click.echo(f"codetap: not applied to editors as text: {line}", err=True)
 
 
 @click.command()

@@ -4,6 +4,9 @@ Diagnostics follow LSP 3.17 ``Diagnostic`` (severity Information, source ``codet
 ``code`` = hunk id, ``data`` = ``{"hunk_id", "task_id"}`` so code actions find the hunk).
 Edits are ``TextDocumentEdit`` s versioned with the buffer version the hunks were computed
 on (``None`` for files not open in the editor), plus ``CreateFile`` / ``DeleteFile``.
+Special files (:class:`~codetap.delivery.special.SpecialChange`) only ever become a
+Warning diagnostic at the top of the file and a hunkless entry with ``special`` in the
+codetap/suggestions body: they have no edit.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Iterable, Sequence
 
 from lsprotocol import types as lsp
 
+from codetap.delivery.special import SpecialChange
 from codetap.delivery.suggestions import Suggestion
 from codetap.protocol.models import FileSuggestions, Range, SuggestionHunk, SuggestionsParams
 
@@ -39,8 +43,31 @@ def to_diagnostic(s: Suggestion) -> lsp.Diagnostic:
     )
 
 
-def suggestions_params(task_id: int, suggestions: Iterable[Suggestion]) -> SuggestionsParams:
-    """The codetap/suggestions notification body for one task (all its files)."""
+def special_diagnostic(sp: SpecialChange) -> lsp.Diagnostic:
+    """The Warning diagnostic (at the top of the file) reporting special change ``sp``.
+
+    ``code`` is ``<task>-special`` and ``data`` ``{"task_id", "special"}``: it names no
+    hunk, so no code action offers to accept it.
+    """
+    top = lsp.Position(line=0, character=0)
+    return lsp.Diagnostic(
+        range=lsp.Range(start=top, end=top),
+        message=sp.describe(),
+        severity=lsp.DiagnosticSeverity.Warning,
+        source=SOURCE,
+        code=f"{sp.task_id}-special",
+        data={"task_id": str(sp.task_id), "special": sp.what},
+    )
+
+
+def suggestions_params(
+    task_id: int, suggestions: Iterable[Suggestion], specials: Iterable[SpecialChange] = (),
+) -> SuggestionsParams:
+    """The codetap/suggestions notification body for one task (all its files).
+
+    Special changes come after the files with hunks, one entry each with ``hunks: []``
+    and ``special`` set.
+    """
     files: dict[str, list[Suggestion]] = defaultdict(list)
     for s in suggestions:
         files[s.uri].append(s)
@@ -62,7 +89,7 @@ def suggestions_params(task_id: int, suggestions: Iterable[Suggestion]) -> Sugge
                 ],
             )
             for uri, items in files.items()
-        ],
+        ] + [FileSuggestions(uri=sp.uri, hunks=[], special=sp.what) for sp in specials],
     )
 
 

@@ -5,6 +5,10 @@ Suggestions are computed per session because they are placed in *this* client's 
 a codetap/suggestions notification, recomputed when the user edits a file that has some,
 and applied with versioned ``workspace/applyEdit`` (recomputed and retried if the client
 refuses, e.g. because the buffer version moved).
+
+Special changes (symlinks, submodules, binary files, paths whose copy here is a symlink)
+are shown, never applied: a hunkless ``special`` entry in codetap/suggestions, a Warning
+diagnostic, and one ``window/showMessage`` per task so a stock client sees them.
 """
 
 from __future__ import annotations
@@ -16,7 +20,13 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types as lsp
 
-from codetap.delivery.edits import suggestions_params, to_diagnostic, workspace_edit
+from codetap.delivery.edits import (
+    special_diagnostic,
+    suggestions_params,
+    to_diagnostic,
+    workspace_edit,
+)
+from codetap.delivery.special import SpecialChange, on_disk_special
 from codetap.delivery.suggestions import Suggestion, file_suggestions
 from codetap.lsp.convert import path_to_uri
 from codetap.lsp.hub import ACCEPTED, REJECTED
@@ -47,19 +57,29 @@ def _visible(items: Sequence[Suggestion]) -> list[tuple[object, ...]]:
              s.delete) for s in items]
 
 
+def special_message(task_id: int, specials: Sequence[SpecialChange]) -> str:
+    """The one-line ``window/showMessage`` text reporting a task's special changes."""
+    shown = "; ".join(f"{sp.path} ({sp.what})" for sp in specials[:3])
+    more = f"; and {len(specials) - 3} more" if len(specials) > 3 else ""
+    return (f"codetap task {task_id} also changes what cannot be applied as text: {shown}"
+            f"{more}. Not applied; review with `codetap diff {task_id}`.")
+
+
 class SuggestionBook:
     """Suggestions shown to one session, by task id."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self.by_task: dict[int, list[Suggestion]] = {}
+        self.specials: dict[int, list[SpecialChange]] = {}
+        self._told: dict[int, list[SpecialChange]] = {}
         self._dirty: set[str] = set()
         self._unpublished: set[str] = set()
         self._flush: asyncio.TimerHandle | None = None
         self._pending: asyncio.Task[None] | None = None
 
     def has(self, task_id: int) -> bool:
-        return task_id in self.by_task
+        return task_id in self.by_task or task_id in self.specials
 
     def find(self, hunk_id: str) -> Suggestion | None:
         """The suggestion shown with this id, if any."""
@@ -83,15 +103,23 @@ class SuggestionBook:
 
     async def compute(self, task_id: int) -> list[Suggestion]:
         """Fresh suggestions of a ready task against the current texts, minus rejected ones."""
+        return (await self._compute(task_id))[0]
+
+    async def _compute(self, task_id: int) -> tuple[list[Suggestion], list[SpecialChange]]:
         hub = self.session.hub
         task = await hub.runtime.get_task(task_id)
         if task.state != TaskState.READY:
-            return []
+            return [], []
         rejected = await hub.rejected(task_id)
         out: list[Suggestion] = []
+        specials: list[SpecialChange] = []
         for change in await hub.file_changes(task):
             path = task.root / change.path
             uri = path_to_uri(path)
+            why = change.special or await asyncio.to_thread(on_disk_special, task.root, path)
+            if why is not None:
+                specials.append(SpecialChange(task_id, uri, change.path, why))
+                continue
             doc = self.session.document(uri)
             current: str | None
             if doc is not None:
@@ -103,33 +131,54 @@ class SuggestionBook:
                 version, self.session.encoding,
             )
             out.extend(s for s in items if s.hunk_id not in rejected)
-        return out
+        return out, specials
 
     async def refresh(self, task_id: int) -> list[Suggestion]:
-        """Recompute and publish the suggestions of ``task_id``; returns them."""
-        items = await self.compute(task_id)
-        self._set(task_id, items)
+        """Recompute and publish the suggestions (and special changes) of ``task_id``;
+        returns the suggestions."""
+        items, specials = await self._compute(task_id)
+        self._set(task_id, items, specials)
         return items
 
     def clear(self, task_id: int) -> None:
-        """Withdraw every suggestion of ``task_id``."""
-        self._set(task_id, [])
+        """Withdraw every suggestion and special change of ``task_id``."""
+        self._set(task_id, [], [])
 
-    def _set(self, task_id: int, items: list[Suggestion]) -> None:
+    def _set(self, task_id: int, items: list[Suggestion],
+             specials: list[SpecialChange] | None = None) -> None:
+        """Show ``items`` and ``specials`` (``None``: those shown now) for ``task_id``."""
         old = self.by_task.pop(task_id, [])
+        old_specials = self.specials.pop(task_id, [])
+        specials = old_specials if specials is None else specials
         if items:
             self.by_task[task_id] = items
-        if _visible(old) == _visible(items):
+        if specials:
+            self.specials[task_id] = specials
+        if _visible(old) == _visible(items) and old_specials == specials:
             # Typing elsewhere only moves the buffer version: the client's view is current
             # (the new version is kept above for the next applyEdit).
             return
         # Structured hunks first: a client that reacts to the diagnostics has them already.
-        self.session.notify(methods.SUGGESTIONS, dump(suggestions_params(task_id, items)))
+        body = suggestions_params(task_id, items, specials)
+        self.session.notify(methods.SUGGESTIONS, dump(body))
         self._unpublished |= {s.uri for s in old} | {s.uri for s in items}
+        self._unpublished |= {sp.uri for sp in old_specials} | {sp.uri for sp in specials}
+        self._tell(task_id, specials)
         if self._flush is None:
             # Diagnostics carry every task's hunks of a file: when many tasks change at
             # once, publish each file once per burst instead of once per task.
             self._flush = asyncio.get_running_loop().call_later(PUBLISH_DELAY_S, self._publish_all)
+
+    def _tell(self, task_id: int, specials: list[SpecialChange]) -> None:
+        """Show a message for the special changes of a task, once per distinct set."""
+        if not specials:
+            self._told.pop(task_id, None)
+            return
+        if self._told.get(task_id) == specials or self.session.closed:
+            return
+        self._told[task_id] = specials
+        self.session.server.window_show_message(lsp.ShowMessageParams(
+            type=lsp.MessageType.Warning, message=special_message(task_id, specials)))
 
     def _publish_all(self) -> None:
         self._flush = None
@@ -140,6 +189,8 @@ class SuggestionBook:
     def _publish(self, uri: str) -> None:
         diagnostics = [to_diagnostic(s) for items in self.by_task.values()
                        for s in items if s.uri == uri]
+        diagnostics += [special_diagnostic(sp) for specials in self.specials.values()
+                        for sp in specials if sp.uri == uri]
         if not self.session.closed:
             self.session.server.text_document_publish_diagnostics(
                 lsp.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics)
@@ -181,7 +232,9 @@ class SuggestionBook:
 
         Each attempt recomputes against the current texts and sends versioned edits; a
         refused edit (version moved) is retried up to ``APPLY_ATTEMPTS`` times. Conflicts
-        are counted, never applied. Marks the task applied when nothing is left.
+        are counted, never applied; special changes are never part of an edit. Marks the
+        task applied when nothing is left: no hunk, and no special change (which stays
+        for the user to review with ``codetap diff`` and take by hand, or discard).
         """
         applied = conflicts = 0
         for _ in range(APPLY_ATTEMPTS):
@@ -201,7 +254,7 @@ class SuggestionBook:
                 await self.session.hub.decide(task_id, clean, ACCEPTED)
                 left = [s for s in items if s not in clean]
                 self._set(task_id, left)
-                if not left:
+                if not left and not self.specials.get(task_id):
                     await self.session.runtime.mark_applied(task_id)
                 break
             log.info("client refused the edit (%s); recomputing", result.failure_reason)

@@ -158,11 +158,18 @@ class SuggestionHunk(_Wire):
 
 
 class FileSuggestions(_Wire):
-    """The hunks of one file; ``version`` is the open buffer's version they were computed on."""
+    """The hunks of one file; ``version`` is the open buffer's version they were computed on.
+
+    ``special``: the task changes this path in a way that is not a text edit (a symlink,
+    submodule or binary file, or the user's copy is a symlink), e.g.
+    ``"symlink -> /etc/passwd"``. Such a file has no hunks and is never applied; review it
+    with ``codetap diff <id>``.
+    """
 
     uri: str
     version: int | None = None
     hunks: list[SuggestionHunk]
+    special: str | None = None
 
 
 class SuggestionsParams(_Wire):

@@ -92,11 +92,17 @@ async def snapshot(repo: Path, overlay: Mapping[str, str] | None = None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class FileChange:
-    """One file changed between two commits; ``None`` text means the file is absent."""
+    """One file changed between two commits; ``None`` text means the file is absent.
+
+    ``special``: the change is not one of text (a symlink, submodule, binary file...), with
+    a one-line description such as ``"symlink -> /etc/passwd"``; both texts are then
+    ``None`` and the change is reported, never delivered as a text edit.
+    """
 
     path: str
     base_text: str | None
     tip_text: str | None
+    special: str | None = None
 
 
 async def add_worktree(repo: Path, path: Path, branch: str, commit: str) -> None:
@@ -194,23 +200,11 @@ async def diff(repo: Path, base: str, tip: str) -> str:
 
 
 async def file_changes(repo: Path, base: str, tip: str) -> list[FileChange]:
-    """Files changed base -> tip with both texts (binary files are skipped)."""
-    out = await git(repo, "diff", "--no-renames", "--name-only", "-z", base, tip)
-    changes = []
-    for rel in filter(None, out.split("\0")):
-        changes.append(FileChange(rel, await _text_at(repo, base, rel), await _text_at(repo, tip, rel)))
-    return changes
+    """Files changed base -> tip with both texts; symlinks, submodules and binary files
+    come with ``special`` set instead (see :mod:`codetap.tasks.changes`).
 
+    WorkspaceError if git fails.
+    """
+    from codetap.tasks.changes import read_changes  # it builds on this module
 
-async def _text_at(repo: Path, commit: str, rel: str) -> str | None:
-    proc = await asyncio.create_subprocess_exec(
-        "git", "show", f"{commit}:{rel}", cwd=repo,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-    )
-    out, _ = await proc.communicate()
-    if proc.returncode != 0:
-        return None
-    try:
-        return out.decode()
-    except UnicodeDecodeError:
-        return None
+    return await read_changes(repo, base, tip)

@@ -22,11 +22,12 @@
 ---@field suggestions? boolean default false
 ---@field events? boolean default false
 
----The hunks of one file; `version` is the open buffer's version they were computed on.
+---The hunks of one file; `version` is the open buffer's version they were computed on. `special`: the task changes this path in a way that is not a text edit (a symlink, submodule or binary file, or the user's copy is a symlink), e.g. `"symlink -> /etc/passwd"`. Such a file has no hunks and is never applied; review it with `codetap diff <id>`.
 ---@class codetap.FileSuggestions
 ---@field uri string
 ---@field version? integer
 ---@field hunks codetap.SuggestionHunk[]
+---@field special? string
 
 ---LSP Position: 0-based `line` and UTF-16 `character`.
 ---@class codetap.Position

@@ -50,11 +50,12 @@ export interface ClientOptions {
   events?: boolean;
 }
 
-/** The hunks of one file; `version` is the open buffer's version they were computed on. */
+/** The hunks of one file; `version` is the open buffer's version they were computed on. `special`: the task changes this path in a way that is not a text edit (a symlink, submodule or binary file, or the user's copy is a symlink), e.g. `"symlink -> /etc/passwd"`. Such a file has no hunks and is never applied; review it with `codetap diff <id>`. */
 export interface FileSuggestions {
   uri: string;
   version?: number;
   hunks: SuggestionHunk[];
+  special?: string;
 }
 
 /** LSP Position: 0-based `line` and UTF-16 `character`. */
