@@ -20,7 +20,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from codetap.pool.errors import RequestFailed, ServerCrashed
 from codetap.pool.positions import split_lines
 from codetap.pool.readiness import Readiness
 from codetap.pool.specs import ServerSpec
+from codetap.tools.environment import scrubbed_env
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +70,12 @@ class LspClient:
     ``exited`` is set when the process is gone for any reason.
     """
 
-    def __init__(self, spec: ServerSpec, root: Path, argv: list[str], *, log_lines: int = 200):
+    def __init__(self, spec: ServerSpec, root: Path, argv: list[str], *, log_lines: int = 200,
+                 env_passthrough: Sequence[str] = ()):
         self.spec = spec
         self.root = root
         self.argv = argv
+        self.env_passthrough = tuple(env_passthrough)
         self.log: collections.deque[str] = collections.deque(maxlen=log_lines)
         self.diagnostics: dict[str, PublishedDiagnostics] = {}
         self.readiness = Readiness(spec.ready_log_pattern, spec.quiet_s)
@@ -127,7 +130,8 @@ class LspClient:
         Raises ServerCrashed if the process exits or does not answer ``initialize`` within
         ``timeout_s`` seconds; OSError if it cannot be spawned.
         """
-        env = {**os.environ, **self.spec.env}
+        # the same scrubbed environment as tool processes (issue 15): no API keys
+        env = {**scrubbed_env(self.env_passthrough), **self.spec.env}
         self._proc = await asyncio.create_subprocess_exec(
             *self.argv,
             stdin=asyncio.subprocess.PIPE,

@@ -56,7 +56,10 @@ class LspPool:
 
     ``specs`` in lookup order (first serving the file's extension wins). ``ready_timeout_s``
     bounds the wait for a freshly started server to settle before an answer is returned
-    marked partial; ``request_timeout_s`` bounds each request. Use from one event loop.
+    marked partial; ``request_timeout_s`` bounds each request. Servers get the scrubbed
+    environment of tool processes plus ``env_passthrough`` (``[tools] env_passthrough``,
+    :func:`codetap.tools.environment.scrubbed_env`) and their spec's ``env``. Use from one
+    event loop.
     """
 
     def __init__(
@@ -70,6 +73,7 @@ class LspPool:
         ready_timeout_s: float = 10.0,
         request_timeout_s: float = 30.0,
         start_timeout_s: float = 60.0,
+        env_passthrough: Sequence[str] = (),
     ) -> None:
         self.specs = list(specs)
         self.idle_timeout_s = idle_timeout_s
@@ -79,6 +83,7 @@ class LspPool:
         self.ready_timeout_s = ready_timeout_s
         self.request_timeout_s = request_timeout_s
         self.start_timeout_s = start_timeout_s
+        self.env_passthrough = tuple(env_passthrough)
         self._clients: dict[Key, LspClient] = {}
         self._locks: dict[Key, asyncio.Lock] = {}
         self._crashes: dict[Key, list[tuple[float, str]]] = {}
@@ -215,7 +220,7 @@ class LspPool:
             if crashes:
                 await asyncio.sleep(min(0.25 * 2 ** (len(crashes) - 1), 10.0))
             from codetap.pool.client import LspClient
-            client = LspClient(spec, root, argv)
+            client = LspClient(spec, root, argv, env_passthrough=self.env_passthrough)
             try:
                 await client.start(self.start_timeout_s)
             except (ServerCrashed, OSError) as exc:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from codetap.errors import ToolError
 from codetap.policy import CommandPolicy
+from codetap.tools.sandbox import SandboxSettings
 from codetap.types import JSON, ToolResult, ToolSpec
 
 if TYPE_CHECKING:
@@ -42,6 +43,10 @@ class ToolContext:
     ``todo`` is the task plan as set by the ``todo`` tool. ``services`` holds optional
     long-lived helpers keyed by name (``"pool"``, ``"index"``) injected by the runtime.
     ``policy`` says which ``bash`` commands need approval (checked by the agent loop).
+    ``sandbox`` says how ``bash`` is sandboxed (:mod:`codetap.tools.sandbox`);
+    ``env_passthrough`` names the extra variables tool processes may see (exact names or
+    globs, :func:`codetap.tools.environment.scrubbed_env`); ``git_dir`` is the repository's
+    git directory the sandbox shows read-only (None: found from ``workspace/.git``).
     """
 
     workspace: Path
@@ -52,6 +57,9 @@ class ToolContext:
     env: dict[str, str] = field(default_factory=dict)
     services: dict[str, Any] = field(default_factory=dict)
     policy: CommandPolicy = field(default_factory=CommandPolicy)
+    sandbox: SandboxSettings = field(default_factory=SandboxSettings)
+    env_passthrough: tuple[str, ...] = ()
+    git_dir: Path | None = None
 
 
 class Tool(abc.ABC):
