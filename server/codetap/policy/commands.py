@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 MAX_DEPTH = 12
 _SAFE_NAME = re.compile(r"\[\[?|[A-Za-z0-9_.+:@%,~/-]+")
+_GLOB_CHARS = re.compile(r"[*?\[\]]")
 _CLUSTER = re.compile(r"-[A-Za-z0-9]+")
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=.*", re.DOTALL)
 _SYNONYMS: dict[str, dict[str, str]] = {
@@ -143,7 +144,8 @@ def normalise(argv: Sequence[str]) -> SimpleCommand:
         elif w.startswith("--") or name in _SINGLE_DASH_LONG or not _CLUSTER.fullmatch(w):
             key = w.split("=", 1)[0]
             options.add(synonyms.get(key, key))
-            options.add(w)
+            if key != w:
+                options.add(w)
         else:
             options.update(synonyms.get("-" + c, "-" + c) for c in w[1:])
     return SimpleCommand(name, frozenset(options), tuple(args), (name, *argv[1:]))
@@ -157,6 +159,7 @@ def expand(argv: Sequence[str], depth: int, reparse: Reparse) -> list[Item]:
         return [Undecidable("commands nested too deeply to follow", text)]
     if not _SAFE_NAME.fullmatch(argv[0]):
         why = ("the command name is not plain ASCII (a look-alike?)" if not argv[0].isascii()
+               else "the command name is a glob pattern" if _GLOB_CHARS.search(argv[0])
                else "the command name is only known at run time")
         return [Undecidable(why, text)]
     name = argv[0].rstrip("/").rsplit("/", 1)[-1] or argv[0]
@@ -238,6 +241,8 @@ def _shell(argv: Sequence[str], depth: int, reparse: Reparse, text: str) -> list
         if not operands:
             return [Undecidable("a shell -c without a command", text)]
         return reparse(operands[0], depth + 1)
+    if operands and operands[0].startswith(("<(", "$", "`")):
+        return [Undecidable("a shell running a script only known at run time", text)]
     if from_stdin or not operands or operands[0] in _STDIN_SCRIPTS:
         return [Undecidable("a shell reading commands from its standard input (a pipe, "
                             "here-doc or here-string)", text)]
