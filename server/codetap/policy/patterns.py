@@ -75,6 +75,34 @@ def compile_pattern(source: str) -> Pattern:
     return Pattern(source, command.name, tuple(sorted(command.options)), operands)
 
 
+@lru_cache(maxsize=256)
+def index(sources: tuple[str, ...]) -> tuple[dict[str, tuple[Pattern, ...]], tuple[Pattern, ...]]:
+    """``sources`` compiled and indexed: (patterns by literal command name, patterns whose
+    name is a wildcard). Lets a command be checked against the few patterns naming it."""
+    by_name: dict[str, list[Pattern]] = {}
+    wild: list[Pattern] = []
+    for source in sources:
+        pattern = compile_pattern(source)
+        if _GLOB.search(pattern.name):
+            wild.append(pattern)
+        else:
+            by_name.setdefault(pattern.name, []).append(pattern)
+    return {k: tuple(v) for k, v in by_name.items()}, tuple(wild)
+
+
+def first_match(sources: tuple[str, ...], command: SimpleCommand) -> Pattern | None:
+    """The first pattern of ``sources`` (literal names before wildcard ones) matching
+    ``command``, or None."""
+    by_name, wild = index(sources)
+    for pattern in by_name.get(command.name, ()):
+        if pattern.matches(command):
+            return pattern
+    for pattern in wild:
+        if pattern.matches(command):
+            return pattern
+    return None
+
+
 def _match_operands(pats: tuple[str, ...], i: int, args: tuple[str, ...], j: int) -> bool:
     while i < len(pats):
         if pats[i] == "*":

@@ -42,7 +42,7 @@ from typing import Any, Literal
 
 from codetap.errors import ConfigError
 from codetap.policy.commands import SimpleCommand, Undecidable
-from codetap.policy.patterns import compile_pattern
+from codetap.policy.patterns import compile_pattern, first_match
 from codetap.policy.shell import parse
 
 Decision = Literal["allow", "ask", "deny"]
@@ -116,9 +116,9 @@ class CommandPolicy:
             layers.append(("the default policy", shipped_policy()))
         for origin, layer in layers:
             for decision in _LIST_ORDER:
-                for source in getattr(layer, decision):
-                    if compile_pattern(source).matches(item):
-                        return Verdict(decision, source, item.text(), origin)
+                found = first_match(getattr(layer, decision), item)
+                if found is not None:
+                    return Verdict(decision, found.source, item.text(), origin)
         return Verdict(self.bash, command=item.text())
 
     def tightened(self, project: CommandPolicy) -> CommandPolicy:
