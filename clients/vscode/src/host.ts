@@ -8,11 +8,13 @@
  * decorations, Accept/Reject CodeLenses and a side-by-side diff in sync with the server.
  */
 import * as vscode from "vscode";
-import { LanguageClient } from "vscode-languageclient/node";
-import type { LanguageClientOptions, ServerOptions } from "vscode-languageclient/node";
+import { CloseAction, ErrorAction, LanguageClient } from "vscode-languageclient/node";
+import type { CloseHandlerResult, LanguageClientOptions, ServerOptions } from "vscode-languageclient/node";
 
 import * as P from "./generated/protocol";
 import { addedPlacement, applyHunks, decorate, lenses } from "./hunks";
+import { Lifecycle, StderrTail, needsRestart, shouldRestart, spawnServer, startFailureMessage }
+  from "./lifecycle";
 import { taskRow, statusText, tasksFor, parseStep } from "./render";
 import type { Action } from "./render";
 import { askPrompt, diagnosticIntent, startParams } from "./requests";
@@ -55,8 +57,20 @@ class TaskTree implements vscode.TreeDataProvider<P.TaskInfo> {
   }
 }
 
+/** languageclient shows "couldn't create connection to server" on every failed start; the
+ * extension says why instead (Host.startFailed), so that one only goes to the log. */
+class CodetapClient extends LanguageClient {
+  override error(message: string, data?: unknown, show: boolean | "force" = true): void {
+    super.error(message, data, message.includes("couldn't create connection") ? false : show);
+  }
+}
+
 class Host {
-  private client: LanguageClient | undefined;
+  private readonly stderr = new StderrTail();
+  private readonly life = new Lifecycle(() => this.makeClient(), (t) => { this.out.appendLine(t); });
+  private command = "codetap";
+  private everRunning = false;
+  private readonly restarts: number[] = [];
   private readonly state = new ProtocolState();
   private readonly tree = new TaskTree(this.state);
   private readonly status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left);
@@ -78,16 +92,40 @@ class Host {
   constructor(private readonly ctx: vscode.ExtensionContext,
     private readonly out: vscode.OutputChannel) {}
 
-  async start(): Promise<void> {
+  /** Start the server (again); a failure is shown to the user with its cause. */
+  async start(): Promise<boolean> {
+    this.everRunning = false;
+    try {
+      await this.life.restart();
+    } catch (e) {
+      this.startFailed(e);
+      return false;
+    }
+    this.everRunning = true;
+    this.out.appendLine(`codetap: language server running (${this.command} lsp)`);
+    try {
+      await this.refreshTasks();
+    } catch (e) {
+      this.out.appendLine(`codetap: listing tasks: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    return true;
+  }
+
+  private makeClient(): LanguageClient {
     const s = readSettings(this.out);
-    const server: ServerOptions = { command: s.command, args: s.args };
+    this.command = s.command;
+    const server: ServerOptions = () => spawnServer(s.command, s.args, this.stderr,
+      (t) => { this.out.appendLine(t); });
     const options: LanguageClientOptions = {
       documentSelector: s.languages.map((language) => ({ scheme: "file", language })),
       initializationOptions: { codetap: { ask: true, suggestions: true, events: true } },
       outputChannel: this.out,
+      errorHandler: {
+        error: (_e, _m, count) => ({ action: (count ?? 0) <= 3 ? ErrorAction.Continue : ErrorAction.Shutdown }),
+        closed: () => this.closed(),
+      },
     };
-    const client = new LanguageClient("codetap", "codetap", server, options);
-    this.client = client;
+    const client = new CodetapClient("codetap", "codetap", server, options);
     const guard = (fn: (p: unknown) => void) => (p: unknown): void => {
       try { fn(p); } catch (e) { this.out.appendLine(String(e)); }
     };
@@ -95,8 +133,41 @@ class Host {
     client.onNotification(P.TASK_EVENT, guard((p) => { this.state.taskEvent(p); }));
     client.onNotification(P.SUGGESTIONS, guard((p) => { this.state.suggestionsChanged(p); }));
     client.onRequest(P.ASK, (p: P.AskParams) => this.ask(p));
-    await client.start();
-    await this.refreshTasks();
+    return client;
+  }
+
+  /** The server process closed: restart a server that was running (a few times), else
+   * tell the user why (a failed start is reported by start() itself). */
+  private closed(): CloseHandlerResult {
+    const now = Date.now();
+    if (shouldRestart(this.everRunning, this.restarts, now)) {
+      this.restarts.push(now);
+      return { action: CloseAction.Restart };
+    }
+    if (this.everRunning) { this.startFailed(new Error("the server exited")); }
+    return { action: CloseAction.DoNotRestart, handled: true };
+  }
+
+  private startFailed(e: unknown): void {
+    const msg = startFailureMessage(this.command, e, this.stderr.text());
+    this.out.appendLine(msg);
+    void vscode.window.showErrorMessage(msg, "Open Settings", "Show Log", "Restart").then((pick) => {
+      if (pick === "Open Settings") {
+        void vscode.commands.executeCommand("workbench.action.openSettings", "codetap.path");
+      } else if (pick === "Show Log") {
+        this.out.show();
+      } else if (pick === "Restart") {
+        void this.start();
+      }
+    });
+  }
+
+  /** Restart the server when a setting it was started with changes. */
+  onSettingsChanged(e: vscode.ConfigurationChangeEvent): void {
+    if (needsRestart((section) => e.affectsConfiguration(section))) {
+      this.out.appendLine("codetap: settings changed; restarting the language server");
+      void this.start();
+    }
   }
 
   register(): void {
@@ -108,7 +179,8 @@ class Host {
           provideCodeLenses: (doc) => this.codeLenses(doc) }),
       vscode.workspace.registerTextDocumentContentProvider(PROPOSED,
         { onDidChange: this.proposedChanged.event, provideTextDocumentContent: (u) => this.proposed(u) }),
-      vscode.window.onDidChangeVisibleTextEditors(() => { this.redraw(); }));
+      vscode.window.onDidChangeVisibleTextEditors(() => { this.redraw(); }),
+      vscode.workspace.onDidChangeConfiguration((e) => { this.onSettingsChanged(e); }));
     this.state.onChange(() => { this.tree.refresh(); this.redraw(); });
     const cmd = (name: string, fn: (...a: unknown[]) => Promise<unknown>): void => {
       c.push(vscode.commands.registerCommand(name, async (...args: unknown[]) => {
@@ -120,6 +192,7 @@ class Host {
     cmd("codetap.startTask", () => this.startTask());
     cmd("codetap.fixDiagnostic", () => this.fixDiagnostic());
     cmd("codetap.refreshTasks", () => this.refreshTasks());
+    cmd("codetap.restartServer", () => this.start());
     cmd("codetap.showTaskDiff", (t) => this.showDiff(t as P.TaskInfo | undefined));
     cmd("codetap.acceptHunk", (id, hunk) => this.request(P.TASK_APPLY,
       { id: String(id), hunk_ids: [String(hunk)] }));
@@ -146,8 +219,12 @@ class Host {
   }
 
   private async request(method: string, params: unknown): Promise<unknown> {
-    if (!this.client) { throw new Error("codetap: the language server is not running"); }
-    return this.client.sendRequest(method, params);
+    const client = this.life.current;
+    if (!client?.isRunning()) {
+      throw new Error("codetap: the language server is not running (see the codetap output; " +
+        "command: codetap: Restart Server)");
+    }
+    return client.sendRequest(method, params);
   }
 
   private report(method: string, result: unknown): void {
@@ -276,7 +353,8 @@ class Host {
     await vscode.commands.executeCommand("vscode.changes", `codetap task ${task.id}: ${task.intent}`, resources);
   }
 
-  async stop(): Promise<void> { await this.client?.stop(); }
+  /** Stop the client; never throws, also when the server never started. */
+  stop(): Promise<void> { return this.life.stop(); }
 }
 
 let host: Host | undefined;
@@ -287,13 +365,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(out);
   host = new Host(context, out);
   host.register();
-  try {
-    await host.start();
-  } catch (e) {
-    const msg = `codetap: could not start the language server: ${e instanceof Error ? e.message : String(e)}`;
-    out.appendLine(msg);
-    void vscode.window.showErrorMessage(msg + " (check the codetap.path setting)");
-  }
+  await host.start();
 }
 
 /** Stops the language client; the daemon keeps running tasks. */

@@ -56,9 +56,14 @@ function shorten(text: string, max: number): string {
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
 
+/** "1 step", "3 steps": a count and an English noun with a regular plural. */
+export function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
 /** The tree row of one task: "#7 fix the parser" / "running · 3 steps · 1.2k tok, $0.01". */
 export function taskRow(t: TaskInfo, latestEvent?: string): TaskRow {
-  const steps = `${t.steps} step${t.steps === 1 ? "" : "s"}`;
+  const steps = plural(t.steps, "step");
   const tooltip = [
     `Task ${t.id}: ${t.intent}`,
     `State: ${t.state}${latestEvent ? ` (last event: ${latestEvent})` : ""}`,
@@ -88,7 +93,7 @@ export function statusText(tasks: readonly TaskInfo[]): { text: string; visible:
   if (active.length > 0) {
     const steps = active.reduce((n, t) => n + t.steps, 0);
     const waiting = active.some((t) => t.state === "waiting") ? " (waiting for you)" : "";
-    return { text: `$(sync~spin) codetap: ${active.length} running, ${steps} steps${waiting}`,
+    return { text: `$(sync~spin) codetap: ${active.length} running, ${plural(steps, "step")}${waiting}`,
       visible: true };
   }
   if (ready.length > 0) {
@@ -122,5 +127,5 @@ export function parseStep(input: string, steps: number): number | string {
     return "Enter a step number (0 = before the first step).";
   }
   const n = Number(text);
-  return n > steps ? `The task has ${steps} steps; enter 0..${steps}.` : n;
+  return n > steps ? `The task has ${plural(steps, "step")}; enter 0..${steps}.` : n;
 }

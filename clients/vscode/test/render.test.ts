@@ -57,3 +57,9 @@ void test("parseStep validates rollback input", () => {
   assert.equal(parseStep("4", 3), "The task has 3 steps; enter 0..3.");
   assert.equal(parseStep("-1", 3), "Enter a step number (0 = before the first step).");
 });
+
+void test("one step is singular in the status bar and the rollback prompt", () => {
+  assert.equal(statusText([info("1", "running", 1)]).text, "$(sync~spin) codetap: 1 running, 1 step");
+  assert.equal(statusText([info("1", "running", 0)]).text, "$(sync~spin) codetap: 1 running, 0 steps");
+  assert.equal(parseStep("2", 1), "The task has 1 step; enter 0..1.");
+});
