@@ -24,6 +24,8 @@ from codetap.types import JSON, ToolResult
 KILL_GRACE_S = 2.0
 DRAIN_S = 1.0
 EXIT_POLL_S = 0.02
+FAST_POLL_S = 0.002
+FAST_POLL_FOR_S = 0.25
 MAX_TIMEOUT_S = 3600
 
 
@@ -166,9 +168,13 @@ async def _exited(proc: asyncio.subprocess.Process) -> int:
 
     Polls ``returncode`` because on Python 3.11 ``Process.wait()`` also waits for the
     output pipe to close, which a background child can keep open indefinitely.
+    Polls every 2 ms for the first 250 ms (most commands are short), then every
+    ``EXIT_POLL_S``.
     """
+    loop = asyncio.get_running_loop()
+    fast_until = loop.time() + FAST_POLL_FOR_S
     while proc.returncode is None:
-        await asyncio.sleep(EXIT_POLL_S)
+        await asyncio.sleep(FAST_POLL_S if loop.time() < fast_until else EXIT_POLL_S)
     return proc.returncode
 
 

@@ -13,14 +13,15 @@ one can be created:
 
 The command is started through ``/bin/sh``, which writes its pid to the cgroups'
 ``cgroup.procs`` and then ``exec``s the real command, so nothing forks before the limit
-holds. Without a cgroup, the wrapper sets ``ulimit -u`` (``RLIMIT_NPROC``: counts all of
-the user's processes, and is not enforced for root) and, for memory, ``ulimit -v``
-(``RLIMIT_AS``: per process, virtual size). At the end :meth:`CallLimits.close` kills
-whatever is left in the cgroup and removes it.
+holds. At the end :meth:`CallLimits.close` kills whatever is left in the cgroup and
+removes it (once empty). Without a cgroup, the wrapper sets ``ulimit -u``
+(``RLIMIT_NPROC``: counts all of the user's processes, and is not enforced for root) and,
+for memory, ``ulimit -v`` (``RLIMIT_AS``: per process, virtual size).
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import itertools
@@ -34,6 +35,7 @@ from pathlib import Path
 import psutil
 
 _counter = itertools.count(1)
+_pending: list[Path] = []  # cgroups of finished calls, removed once empty
 _JOIN = 'while [ "$1" != -- ]; do echo $$ >"$1" || exit 125; shift; done; shift; '
 
 
@@ -89,6 +91,7 @@ class CallLimits:
         self.max_processes = max_processes
         self.memory_mb = memory_mb
         self.dirs: list[Path] = []
+        _retry_pending()
         name = f"codetap-{os.getpid()}-{next(_counter)}"
         try:
             if self.support.pids is not None:
@@ -115,16 +118,45 @@ class CallLimits:
         return sum(_kill_members(d) for d in self.dirs)
 
     def close(self) -> None:
-        """Kill what is left and remove the cgroups (best effort, bounded to ~2 s)."""
+        """Kill what is left and remove the cgroups.
+
+        A cgroup whose killed members are still exiting (a pid namespace is torn down
+        after its init has exited) cannot be removed yet: it is retried when the next
+        call's cgroups are made, and at exit.
+        """
         for d in reversed(self.dirs):
-            _remove(d)
+            for _ in range(20):  # members forked while we read the list: kill those too
+                if not _kill_members(d):
+                    break
+            _pending.append(d)
         self.dirs.clear()
+        _retry_pending()
 
     def _make(self, controller: Controller, name: str, limit: str) -> None:
         path = controller.parent / name
         path.mkdir()
         self.dirs.append(path)
         (path / controller.limit_file).write_text(limit)
+
+
+def _retry_pending() -> None:
+    """Remove the cgroups of finished calls that have emptied since."""
+    for d in list(_pending):
+        _kill_members(d)
+        try:
+            d.rmdir()
+        except FileNotFoundError:
+            pass
+        except OSError:
+            continue
+        _pending.remove(d)
+
+
+@atexit.register
+def _remove_pending() -> None:
+    for d in _pending:
+        _remove(d)
+    _pending.clear()
 
 
 def _candidates() -> list[tuple[str, Controller]]:
@@ -210,6 +242,9 @@ def _sweep(parent: Path) -> None:
 
 
 def _kill_members(path: Path) -> int:
+    if (path / "cgroup.kill").exists():  # cgroup v2 (Linux 5.14+): the kernel kills all
+        with contextlib.suppress(OSError):
+            (path / "cgroup.kill").write_text("1")
     pids = [int(p) for p in _read(path / "cgroup.procs").split()]
     for pid in pids:
         with contextlib.suppress(ProcessLookupError, PermissionError):
