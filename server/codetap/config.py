@@ -68,20 +68,7 @@ from codetap.daemon.paths import runtime_dir_from_env
 from codetap.errors import ConfigError
 from codetap.models.base import ModelConfig
 from codetap.policy import CommandPolicy
-
-try:
-    from codetap.tools.sandbox import SandboxSettings
-except ImportError:  # TEMP: until codetap.tools.sandbox lands
-    @dataclass(frozen=True, slots=True)
-    class SandboxSettings:  # type: ignore[no-redef]
-        """TEMP placeholder."""
-
-        @classmethod
-        def from_toml(cls, table: Any, where: str) -> Any:
-            return cls()
-
-        def tightened(self, table: Any, where: str) -> Any:
-            return self, []
+from codetap.tools.sandbox import SandboxSettings
 
 HOW_TO_CONFIGURE = """\
 No model is configured. Add one to {path}, for example:

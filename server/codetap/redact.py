@@ -2,7 +2,8 @@
 model (ARCHITECTURE.md "Trust and safety").
 
 Known secrets are values, not patterns: the value of every environment variable of this
-process whose name looks like a credential (:func:`looks_like_credential`), and values
+process whose name (or value) looks like a credential
+(:func:`codetap.tools.environment.looks_secret`), and values
 registered by the runtime (each configured model's key from ``api_key_env``; later webhook
 secrets and git tokens). Each occurrence becomes ``[redacted $NAME]``. Values shorter than
 :data:`MIN_SECRET_LEN` characters are not treated as secrets: redacting ``"1"`` or
@@ -22,21 +23,14 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from codetap.tools.environment import looks_secret
+
 MIN_SECRET_LEN = 8
-CREDENTIAL_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "AUTH")
 
 _lock = threading.Lock()
 _registered: dict[str, str] = {}
 _pattern: re.Pattern[str] | None = None
 _names: dict[str, str] = {}
-
-
-def looks_like_credential(name: str) -> bool:
-    """Whether an environment variable name suggests a credential (``OPENAI_API_KEY``,
-    ``GH_TOKEN``, ``DB_PASSWORD``...): it contains one of :data:`CREDENTIAL_WORDS`,
-    case-insensitively."""
-    upper = name.upper()
-    return any(word in upper for word in CREDENTIAL_WORDS)
 
 
 def register(secrets: Mapping[str, str]) -> None:
@@ -61,7 +55,7 @@ def _compiled() -> tuple[re.Pattern[str] | None, dict[str, str]]:
     with _lock:
         if _pattern is None:
             values = {v: n for n, v in os.environ.items()
-                      if looks_like_credential(n) and len(v) >= MIN_SECRET_LEN}
+                      if looks_secret(n, v) and len(v) >= MIN_SECRET_LEN}
             values.update(_registered)
             forms: dict[str, str] = {}
             for value, name in values.items():

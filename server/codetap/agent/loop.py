@@ -262,6 +262,7 @@ class Agent:
                                   f"({verdict.reason()}) and {nobody}. Do without it, or "
                                   "finish and say in the summary that it needs running.",
                                   is_error=True)
+            assert ask is not None
             if call.id not in self.state.approvals:
                 await self._record_approval(call, command, None)
             answer = str(await ask(f"Run `{command}`? ({verdict.reason()})", ["yes", "no"],

@@ -12,7 +12,6 @@ its session goes away; it is withdrawn from the asked client once the task stops
 from __future__ import annotations
 
 import asyncio
-
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any

@@ -26,6 +26,7 @@ from codetap.store.faults import fault_point
 from codetap.tasks import git
 from codetap.tools.base import ToolContext
 from codetap.tools.registry import make_tools, registered_tools
+from codetap.tools.sandbox import SandboxSettings
 from codetap.types import JSON, Message, TaskState
 
 Notify = Callable[[int, int, str, JSON], None]
@@ -80,7 +81,7 @@ class TaskDeps:
     updated: Updated
     repo_map: Callable[[Path, str], Awaitable[str]] | None = None
     policy: CommandPolicy = field(default_factory=CommandPolicy)
-    sandbox: Any = None  # TEMP: SandboxSettings once codetap.tools.sandbox lands
+    sandbox: SandboxSettings = field(default_factory=SandboxSettings)
     env_passthrough: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
 
@@ -164,7 +165,8 @@ async def run_task(deps: TaskDeps, task: TaskRow) -> TaskRow:
     journal.task = task
     ctx = ToolContext(workspace=task.worktree.resolve(), reads=state.reads, todo=state.todo,
                       bash_timeout_s=deps.bash_timeout_s, services=dict(deps.services),
-                      policy=deps.policy, **_sandbox_fields(deps))
+                      policy=deps.policy, sandbox=deps.sandbox,
+                      env_passthrough=deps.env_passthrough)
     tools = {t.name: t for t in make_tools(n for n in deps.role.tools if _available(n))}
     # The repo map is only needed for the next model call: build it while an interrupted
     # step is completed, so a resumed task makes progress at once.
@@ -194,14 +196,6 @@ async def run_task(deps: TaskDeps, task: TaskRow) -> TaskRow:
     tip = await git.head(task.worktree)
     return await deps.set_state(task.id, TaskState.READY, summary=summary, tip_commit=tip,
                                 **_totals(agent.state))
-
-
-def _sandbox_fields(deps: TaskDeps) -> dict[str, Any]:
-    """TEMP: ToolContext's sandbox fields, once it has them."""
-    fields = getattr(ToolContext, "__dataclass_fields__", {})
-    if "sandbox" not in fields or deps.sandbox is None:
-        return {}
-    return {"sandbox": deps.sandbox, "env_passthrough": deps.env_passthrough}
 
 
 def _totals(state: AgentState) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from codetap.errors import ConfigError
 from codetap.models.base import ModelConfig
 from codetap.policy import CommandPolicy, Verdict
 from codetap.runtime import Runtime
+from codetap.tools.sandbox import SandboxSettings
 from codetap.types import TaskState
 from tests.conftest import make_repo
 from tests.unit.agent.test_task_run import session
@@ -31,9 +32,13 @@ def policy_session(path: Path) -> Path:
 
 async def open_runtime(tmp_path: Path, policy: CommandPolicy) -> Runtime:
     model = ModelConfig("replay", "replay", path=str(policy_session(tmp_path / "s.jsonl")))
+    # The marks file sits outside the worktree, where the sandbox would not let it write.
     config = dataclasses.replace(Config.load(), models={"replay": model},
-                                 default_model="replay", policy=policy)
-    return await Runtime.open(config)
+                                 default_model="replay", policy=policy,
+                                 sandbox=SandboxSettings(mode="off"))
+    rt = await Runtime.open(config)
+    await rt.set_clients(1)  # an editor is attached to answer approvals
+    return rt
 
 
 def marks(rt: Runtime, task_worktree: Path | None) -> int:
@@ -157,3 +162,37 @@ def test_invalid_policy_is_a_config_error(xdg: Path, table: str, message: str) -
     with pytest.raises(ConfigError, match=None) as err:
         Config.load()
     assert message in str(err.value) and "config.toml" in str(err.value)
+
+
+async def test_approval_with_nobody_attached_is_a_tool_error(xdg: Path, tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    model = ModelConfig("replay", "replay", path=str(policy_session(tmp_path / "s.jsonl")))
+    config = dataclasses.replace(Config.load(), models={"replay": model},
+                                 default_model="replay", policy=CommandPolicy(ask=("echo *",)),
+                                 sandbox=SandboxSettings(mode="off"))
+    rt = await Runtime.open(config)
+    rt.attach_grace_s = 0.2
+    try:
+        task = await rt.wait((await rt.start_task("x", repo)).id)
+        assert task.state is TaskState.READY, task.error
+        result = await bash_result(rt, task.id)
+        assert result["is_error"] is True
+        assert "no editor or other client is attached" in str(result["output"])
+        assert rt.pending_questions() == []
+        assert marks(rt, task.worktree) == 0
+    finally:
+        await rt.close()
+
+
+async def test_unattended_deny_never_asks(xdg: Path, tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    policy = dataclasses.replace(CommandPolicy(ask=("echo *",)), unattended="deny")
+    rt = await open_runtime(tmp_path, policy)
+    try:
+        task = await rt.wait((await rt.start_task("x", repo)).id)
+        assert task.state is TaskState.READY, task.error
+        result = await bash_result(rt, task.id)
+        assert 'unattended = "deny"' in str(result["output"]) and result["is_error"] is True
+        assert marks(rt, task.worktree) == 0
+    finally:
+        await rt.close()
