@@ -1,24 +1,41 @@
 """Language detection by file extension and the tree-sitter objects for each language.
 
-Grammars come from ``tree-sitter-language-pack`` (bundled, offline); tags queries are the
-data files ``queries/<language>-tags.scm`` next to this module. Parsers and queries are
-built once per process and per thread (a ``tree_sitter.Parser`` is not thread-safe).
+Grammars come from the per-language wheels (``tree-sitter-python``, ``tree-sitter-typescript``,
+...; offline, a few MB each), imported on first use so a parsing worker loads only the grammars
+it meets. Tags queries are the data files ``queries/<language>-tags.scm`` next to this module.
+Parsers and queries are built once per process and per thread (a ``tree_sitter.Parser`` is not
+thread-safe).
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 import threading
 from pathlib import Path, PurePosixPath
 
 import tree_sitter
-import tree_sitter_language_pack
 
 QUERIES_DIR = Path(__file__).with_name("queries")
 
 LANGUAGES: tuple[str, ...] = (
     "python", "typescript", "tsx", "javascript", "go", "c", "cpp", "rust", "java",
 )
+
+GRAMMARS: dict[str, tuple[str, str]] = {
+    "python": ("tree_sitter_python", "language"),
+    "typescript": ("tree_sitter_typescript", "language_typescript"),
+    "tsx": ("tree_sitter_typescript", "language_tsx"),
+    "javascript": ("tree_sitter_javascript", "language"),
+    "go": ("tree_sitter_go", "language"),
+    "c": ("tree_sitter_c", "language"),
+    "cpp": ("tree_sitter_cpp", "language"),
+    "rust": ("tree_sitter_rust", "language"),
+    "java": ("tree_sitter_java", "language"),
+    "bash": ("tree_sitter_bash", "language"),
+}
+"""Grammar name -> (module, function returning the language capsule). Every name in
+:data:`LANGUAGES` is here; ``bash`` is parsed (shell commands) but not indexed."""
 
 EXTENSIONS: dict[str, str] = {
     ".py": "python", ".pyi": "python",
@@ -53,10 +70,16 @@ def language_for_path(path: str | PurePosixPath) -> str | None:
 
 @functools.cache
 def get_language(lang: str) -> tree_sitter.Language:
-    """The tree-sitter Language for ``lang``; raises KeyError for an unknown name."""
-    if lang not in LANGUAGES:
+    """The tree-sitter Language for ``lang`` (a key of :data:`GRAMMARS`).
+
+    Raises KeyError for an unknown name, ImportError if its grammar wheel is not installed,
+    and ValueError if the wheel's ABI is outside what the installed ``tree_sitter`` accepts.
+    """
+    if lang not in GRAMMARS:
         raise KeyError(f"unsupported language: {lang}")
-    return tree_sitter_language_pack.get_language(lang)  # type: ignore[arg-type]
+    module_name, function = GRAMMARS[lang]
+    capsule: object = getattr(importlib.import_module(module_name), function)()
+    return tree_sitter.Language(capsule)
 
 
 @functools.cache

@@ -21,8 +21,9 @@
         name: (identifier) @name) @definition.method)))
 
 (module
-  (assignment
-    left: (identifier) @name) @definition.constant)
+  (expression_statement
+    (assignment
+      left: (identifier) @name) @definition.constant))
 
 (call
   function: (identifier) @name) @reference.call
