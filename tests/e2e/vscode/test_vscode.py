@@ -62,6 +62,7 @@ def code_server(code_server_entry: Path, vsix: Path, tmp_path: Path,
         stop(DaemonPaths.from_env(env))
 
 
+@pytest.mark.timeout(300)  # a first install of code-server takes ~80 s of it
 def test_review_loop_in_vscode(code_server: tuple[CodeServer, Path]) -> None:
     server, repo = code_server
     with sync_playwright() as pw:
