@@ -5,7 +5,8 @@ One test walks the whole review loop, since the workbench takes seconds to load:
 task from the command palette, answer its ``codetap/ask`` quick pick, follow it in the
 status bar and the Tasks view, see the suggestion (decorations and the Accept | Reject
 CodeLens), move it with an edit above, reject it, start again and accept (the buffer
-changes and is left unsaved). Screenshots of each stage go to docs/images/vscode-*.png.
+changes and is left unsaved). Screenshots of each stage go to the test's tmp dir, or to
+docs/images/vscode-*.png with CODETAP_UPDATE_SCREENSHOTS=1 (how the docs' pictures are made).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from playwright.sync_api import expect, sync_playwright
 from tests.conftest import make_repo
 from tests.e2e.conftest import CALC, session_lines, write_config
 from tests.e2e.vscode.workbench import (
+    IMAGES,
     CodeServer,
     Unavailable,
     Workbench,
@@ -63,8 +65,9 @@ def code_server(code_server_entry: Path, vsix: Path, tmp_path: Path,
 
 
 @pytest.mark.timeout(300)  # a first install of code-server takes ~80 s of it
-def test_review_loop_in_vscode(code_server: tuple[CodeServer, Path]) -> None:
+def test_review_loop_in_vscode(code_server: tuple[CodeServer, Path], tmp_path: Path) -> None:
     server, repo = code_server
+    shots = IMAGES if os.environ.get("CODETAP_UPDATE_SCREENSHOTS") == "1" else tmp_path / "shots"
     with sync_playwright() as pw:
         try:
             browser = launch_chromium(pw)
@@ -73,7 +76,7 @@ def test_review_loop_in_vscode(code_server: tuple[CodeServer, Path]) -> None:
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         page.set_default_timeout(30_000)
         expect.set_options(timeout=30_000)
-        wb = Workbench(page, server)
+        wb = Workbench(page, server, shots)
         wb.open_folder(repo, "calc.py")
         wb.open_file("calc.py")
         wb.tasks_view()
@@ -135,6 +138,8 @@ def test_review_loop_in_vscode(code_server: tuple[CodeServer, Path]) -> None:
         assert (repo / "calc.py").read_text() == CALC  # not saved
         wb.screenshot("accepted")
         browser.close()
+    assert sorted(p.name for p in shots.glob("vscode-*.png")) == [
+        f"vscode-{n}.png" for n in ("accepted", "ask", "moved", "running", "suggestion")]
 
     assert "language server running" in server.codetap_output()
     assert server.exthost_errors() == []

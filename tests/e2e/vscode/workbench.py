@@ -175,9 +175,10 @@ def base_settings() -> dict[str, Any]:
 class Workbench:
     """A page showing the workbench, with the few gestures the tests need."""
 
-    def __init__(self, page: Page, server: CodeServer) -> None:
+    def __init__(self, page: Page, server: CodeServer, shots: Path | None = None) -> None:
         self.page = page
         self.server = server
+        self.shots = shots or IMAGES
 
     def open_folder(self, folder: Path, first_file: str) -> None:
         """Load the workbench on ``folder`` and wait until the Explorer lists a file."""
@@ -261,9 +262,9 @@ class Workbench:
         return self.editor.locator(".view-lines .view-line", has_text=text)
 
     def screenshot(self, name: str) -> None:
-        """Save the page as docs/images/vscode-<name>.png."""
-        IMAGES.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(IMAGES / f"vscode-{name}.png"))
+        """Save the page as <shots>/vscode-<name>.png (default: docs/images)."""
+        self.shots.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(self.shots / f"vscode-{name}.png"))
 
 
 def environ_for(xdg_env: dict[str, str]) -> dict[str, str]:
