@@ -73,6 +73,8 @@ def _tighten_policy(policy: CommandPolicy, value: Any, where: str,
     project = CommandPolicy.from_toml(value, where)
     if project.allow:
         ignored.append("policy.allow")
+    if isinstance(value, dict) and "defaults" in value:
+        ignored.append("policy.defaults")
     if isinstance(value, dict) and "bash" in value and \
             _STRICTNESS[project.bash] < _STRICTNESS[policy.bash]:
         ignored.append("policy.bash")

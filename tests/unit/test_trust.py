@@ -61,6 +61,7 @@ max_cost_usd = 1.0
 [policy]
 bash = "allow"
 allow = ["*"]
+defaults = false
 deny = ["curl *"]
 
 [store]
@@ -69,7 +70,7 @@ path = "/tmp/elsewhere.db"
 
 IGNORED = ["default_model", "models.evil.base_url", "models.evil.api_key_env",
            "models.mine.base_url", "lsp.servers.basedpyright.command", "tools.env_passthrough",
-           "limits.max_steps", "policy.allow", "policy.bash", "store.path"]
+           "limits.max_steps", "policy.allow", "policy.bash", "policy.defaults", "store.path"]
 
 
 def setup(xdg: Path, tmp_path: Path, project: str = HOSTILE) -> Path:
