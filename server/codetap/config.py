@@ -60,15 +60,18 @@ import copy
 import dataclasses
 import os
 import tomllib
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from codetap.config_schema import ConfigFile, validate
 from codetap.daemon.paths import runtime_dir_from_env
 from codetap.errors import ConfigError
 from codetap.models.base import ModelConfig
 from codetap.policy import CommandPolicy
 from codetap.tools.sandbox import SandboxSettings
+from codetap.trust import TRUST_FILE
 
 HOW_TO_CONFIGURE = """\
 No model is configured. Add one to {path}, for example:
@@ -86,9 +89,7 @@ Local servers (Ollama, vLLM, llama.cpp) use provider = "openai" with
 base_url = "http://127.0.0.1:11434/v1" (Ollama's default). Then run
 `codetap run "..." --repo PATH --model gpt`, or try `codetap demo`, which needs no model."""
 
-
-WORKER_PRIORITIES = ("idle", "low")
-WORKER_CPUS = ("auto", "all")
+FileStamp = tuple[int, int]  # (st_mtime_ns, st_size); (-1, -1) for a missing file
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +124,7 @@ class Config:
     env_passthrough: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     user_table: dict[str, Any] = field(default_factory=dict, repr=False)
+    stamp: tuple[FileStamp, FileStamp] = ((-1, -1), (-1, -1))
 
     @property
     def worktrees_dir(self) -> Path:
@@ -137,27 +139,56 @@ class Config:
         """Read defaults, the user file and (if ``repo``) the project file under the trust
         rules (:meth:`for_project`).
 
-        Raises ConfigError naming the file and key for invalid TOML or values.
+        Raises ConfigError naming the file, the dotted key and the expected type for
+        invalid TOML, values of the wrong type and unknown keys.
         """
         env = dict(os.environ) if env is None else env
         home = Path(env.get("HOME", str(Path.home())))
         config_dir = Path(env.get("XDG_CONFIG_HOME") or home / ".config") / "codetap"
         data_dir = Path(env.get("XDG_DATA_HOME") or home / ".local" / "share") / "codetap"
-        user_file = config_dir / "config.toml"
-        user = _read_toml(user_file)
-        config = cls._from_tables(user, data_dir, config_dir, runtime_dir_from_env(env),
-                                  user_file, str(user_file))
+        config = cls._read_user(config_dir / "config.toml", data_dir, config_dir,
+                                runtime_dir_from_env(env))
         return config.for_project(repo) if repo is not None else config
 
     @classmethod
+    def _read_user(cls, user_file: Path, data_dir: Path, config_dir: Path,
+                   runtime_dir: Path) -> Config:
+        # Stamp first: a write racing the read is then seen as a change next time.
+        stamp = user_stamp(user_file, config_dir)
+        config = cls._from_tables(_read_toml(user_file), data_dir, config_dir, runtime_dir,
+                                  user_file, lambda _key: user_file)
+        return dataclasses.replace(config, stamp=stamp)
+
+    def changed(self) -> bool:
+        """Whether the user file or ``trusted.json`` changed (mtime or size) since this
+        config was read. Two ``stat`` calls; never raises."""
+        return user_stamp(self.user_config_path, self.config_dir) != self.stamp
+
+    def reloaded(self) -> Config:
+        """This config if the user's files are unchanged, else the user config read anew
+        with the same directories (the daemon calls it at each task start, then
+        :meth:`for_project`). Like :meth:`load` without a repository: project settings
+        and warnings of ``self`` are not carried over.
+
+        Raises ConfigError if the changed file is invalid; the caller keeps ``self`` then,
+        and the next call reads (and reports) the file again until it is fixed.
+        """
+        if not self.changed():
+            return self
+        return self._read_user(self.user_config_path, self.data_dir, self.config_dir,
+                               self.runtime_dir)
+
+    @classmethod
     def _from_tables(cls, table: dict[str, Any], data_dir: Path, config_dir: Path,
-                     runtime_dir: Path, user_file: Path, where: str) -> Config:
+                     runtime_dir: Path, user_file: Path,
+                     origin: Callable[[tuple[str, ...]], Path]) -> Config:
+        parsed = validate(table, origin)
         raw = copy.deepcopy(table)
-        policy = CommandPolicy.from_toml(raw.pop("policy"), where) if "policy" in raw \
-            else CommandPolicy()
-        sandbox = SandboxSettings.from_toml(raw.pop("sandbox"), where) if "sandbox" in raw \
-            else SandboxSettings()
-        config = cls._from_raw(raw, data_dir, config_dir, runtime_dir, user_file)
+        policy = CommandPolicy.from_toml(raw["policy"], str(origin(("policy",)))) \
+            if "policy" in raw else CommandPolicy()
+        sandbox = SandboxSettings.from_toml(raw["sandbox"], str(origin(("sandbox",)))) \
+            if "sandbox" in raw else SandboxSettings()
+        config = cls._from_parsed(parsed, data_dir, config_dir, runtime_dir, user_file)
         return dataclasses.replace(config, policy=policy, sandbox=sandbox, user_table=table)
 
     def for_project(self, repo: Path) -> Config:
@@ -178,8 +209,13 @@ class Config:
         if TrustStore(self.config_dir).is_trusted(repo):
             merged = copy.deepcopy(self.user_table)
             _merge(merged, table, join_lists=("policy",))
-            return self._from_tables(merged, self.data_dir, self.config_dir, self.runtime_dir,
-                                     self.user_config_path, f"{self.user_config_path} + {path}")
+
+            def origin(key: tuple[str, ...]) -> Path:
+                return path if _has(table, key) else self.user_config_path
+
+            config = self._from_tables(merged, self.data_dir, self.config_dir,
+                                       self.runtime_dir, self.user_config_path, origin)
+            return dataclasses.replace(config, stamp=self.stamp)
         config, ignored = untrusted_overlay(self, table, path)
         if not ignored:
             return config
@@ -187,40 +223,26 @@ class Config:
             config, warnings=self.warnings + (ignored_warning(path, repo, ignored),))
 
     @classmethod
-    def _from_raw(
-        cls, raw: dict[str, Any], data_dir: Path, config_dir: Path, runtime_dir: Path, user: Path
-    ) -> Config:
-        store = raw.get("store", {})
-        models = {
-            name: _model_config(name, table) for name, table in raw.get("models", {}).items()
-        }
-        default_model = raw.get("default_model")
-        if default_model is not None and default_model not in models:
-            raise ConfigError(
-                f"default_model = {default_model!r} but there is no [models.{default_model}] table"
-            )
-        daemon = raw.get("daemon", {})
-        tools = raw.get("tools", {})
-        if not isinstance(tools, dict):
-            raise ConfigError("[tools] must be a table")
-        priority = daemon.get("worker_priority", "idle")
-        if priority not in WORKER_PRIORITIES:
-            raise ConfigError(f"[daemon] worker_priority = {priority!r}: expected one of "
-                              f"{', '.join(map(repr, WORKER_PRIORITIES))}")
+    def _from_parsed(cls, parsed: ConfigFile, data_dir: Path, config_dir: Path,
+                     runtime_dir: Path, user: Path) -> Config:
+        models = {name: ModelConfig(name=name, **table.model_dump())
+                  for name, table in parsed.models.items()}
+        store = parsed.store.path
+        cpus = parsed.daemon.worker_cpus
         return cls(
             data_dir=data_dir,
             config_dir=config_dir,
             runtime_dir=runtime_dir,
-            db_path=Path(store["path"]).expanduser() if "path" in store else data_dir / "codetap.db",
+            db_path=Path(store).expanduser() if store else data_dir / "codetap.db",
             models=models,
-            default_model=default_model,
-            limits=_dataclass_from(Limits, raw.get("limits", {}), "limits"),
-            resume_interrupted=daemon.get("resume_interrupted", "auto") == "auto",
-            worker_priority=priority,
-            worker_cpus=_worker_cpus(daemon.get("worker_cpus", "auto")),
-            bash_timeout_s=_tools_timeout(tools),
-            env_passthrough=_names(tools.get("env_passthrough", []), "[tools] env_passthrough"),
-            lsp=raw.get("lsp", {}),
+            default_model=parsed.default_model,
+            limits=Limits(**parsed.limits.model_dump()),
+            resume_interrupted=parsed.daemon.resume_interrupted == "auto",
+            worker_priority=parsed.daemon.worker_priority,
+            worker_cpus=cpus if isinstance(cpus, str) else tuple(cpus),
+            bash_timeout_s=float(parsed.tools.bash_timeout_s),
+            env_passthrough=tuple(parsed.tools.env_passthrough),
+            lsp=dict(parsed.lsp),
             user_config_path=user,
         )
 
@@ -240,7 +262,30 @@ class Config:
             ) from None
 
 
+def user_stamp(user_file: Path, config_dir: Path) -> tuple[FileStamp, FileStamp]:
+    """(mtime_ns, size) of the user config file and of ``trusted.json``."""
+    return _stamp(user_file), _stamp(config_dir / TRUST_FILE)
+
+
+def _stamp(path: Path) -> FileStamp:
+    try:
+        st = path.stat()
+    except OSError:
+        return (-1, -1)
+    return (st.st_mtime_ns, st.st_size)
+
+
+def _has(table: dict[str, Any], key: tuple[str, ...]) -> bool:
+    node: Any = table
+    for part in key:
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
+    """The parsed TOML file ({} if absent). ConfigError naming ``path`` for invalid TOML."""
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
@@ -264,48 +309,3 @@ def _merge(into: dict[str, Any], new: dict[str, Any], *, join_lists: tuple[str, 
                 _merge(into[key], value)
         else:
             into[key] = value
-
-
-def _tools_timeout(tools: dict[str, Any]) -> float:
-    value = tools.get("bash_timeout_s", 120.0)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ConfigError(f"[tools] bash_timeout_s = {value!r}: expected a positive number "
-                          "of seconds")
-    return float(value)
-
-
-def _names(value: Any, where: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise ConfigError(f"{where} must be a list of environment variable names")
-    return tuple(value)
-
-
-def _worker_cpus(value: Any) -> str | tuple[int, ...]:
-    if isinstance(value, list) and value and all(
-            isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in value):
-        return tuple(sorted(set(value)))
-    if value in WORKER_CPUS:
-        return str(value)
-    raise ConfigError(f"[daemon] worker_cpus = {value!r}: expected \"auto\", \"all\" or a "
-                      f"non-empty list of CPU numbers such as [2, 3]")
-
-
-def _model_config(name: str, table: dict[str, Any]) -> ModelConfig:
-    if "provider" not in table:
-        raise ConfigError(f"[models.{name}] needs provider = \"openai\" | \"anthropic\" | \"replay\"")
-    if table["provider"] not in ("openai", "anthropic", "replay"):
-        raise ConfigError(f"[models.{name}] provider {table['provider']!r} is not one of "
-                          "openai, anthropic, replay")
-    model: ModelConfig = _dataclass_from(ModelConfig, {"name": name, **table}, f"models.{name}")
-    return model
-
-
-def _dataclass_from(cls: Any, table: dict[str, Any], where: str) -> Any:
-    known = {f.name: f for f in fields(cls)}
-    unknown = sorted(set(table) - set(known))
-    if unknown:
-        raise ConfigError(f"[{where}] unknown keys: {', '.join(unknown)}")
-    try:
-        return cls(**table)
-    except TypeError as exc:
-        raise ConfigError(f"[{where}] {exc}") from None
