@@ -37,7 +37,7 @@ ALLOWED: frozenset[str] = frozenset({
     # Rust
     "CARGO_HOME", "RUSTUP_HOME", "RUSTUP_TOOLCHAIN", "RUSTFLAGS",
     # Python
-    "VIRTUAL_ENV", "PYENV_ROOT", "CONDA_PREFIX",
+    "VIRTUAL_ENV", "PYENV_ROOT", "CONDA_PREFIX", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED",
     # Java, Node
     "JAVA_HOME", "NODE_PATH", "NVM_DIR", "npm_config_cache",
     # C and C++ builds

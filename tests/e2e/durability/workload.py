@@ -70,9 +70,12 @@ def write_session(path: Path, turns: list[dict[str, Any]] | None = None,
 def write_config(config_dir: Path, session: Path, extra: str = "") -> None:
     """``config.toml`` with the replay model as default (``extra`` TOML appended)."""
     config_dir.mkdir(parents=True, exist_ok=True)
+    # These tests watch bash's process groups and a marks file from outside the worktree:
+    # unsandboxed, with the marks variable passed through (issue 15 scrubs the rest).
+    unsandboxed = f'[sandbox]\nmode = "off"\n[tools]\nenv_passthrough = ["{MARKS_ENV}"]\n'
     (config_dir / "config.toml").write_text(
-        f'default_model = "replay"\n[models.replay]\nprovider = "replay"\npath = "{session}"\n'
-        + extra)
+        f'default_model = "replay"\n{unsandboxed}[models.replay]\nprovider = "replay"\n'
+        f'path = "{session}"\n' + extra)
 
 
 def make_workload_repo(path: Path) -> Path:
