@@ -26,6 +26,7 @@ from codetap.store import Store, TaskRow, now_rfc3339
 from codetap.tasks import git
 from codetap.tasks.engine import TaskDeps, run_task
 from codetap.tasks.git import FileChange
+from codetap.tasks.states import check_transition
 from codetap.types import JSON, TaskState
 
 log = logging.getLogger(__name__)
@@ -109,7 +110,7 @@ class Runtime:
         active = [TaskState.QUEUED, TaskState.RUNNING, TaskState.WAITING]
         resume = config.resume_interrupted if resume_interrupted is None else resume_interrupted
         for task in await rt.store.list_tasks(states=active):
-            await rt._set_state(task.id, TaskState.INTERRUPTED,
+            await rt._transition(task.id, TaskState.INTERRUPTED,
                                 reason="codetap stopped while the task was active")
         if resume:
             for task in reversed(await rt.store.list_tasks(states=[TaskState.INTERRUPTED])):
@@ -221,7 +222,7 @@ class Runtime:
         if task_id in self._runs:
             await self._stop(task_id, TaskState.CANCELLED)
             return await self.store.get_task(task_id)
-        return await self._set_state(task_id, TaskState.CANCELLED)
+        return await self._transition(task_id, TaskState.CANCELLED)
 
     async def pause(self, task_id: int) -> TaskRecord:
         """Pause: the run stops now and resumes from its last checkpoint on :meth:`resume`."""
@@ -229,12 +230,12 @@ class Runtime:
         if task_id in self._runs:
             await self._stop(task_id, TaskState.PAUSED)
             return await self.store.get_task(task_id)
-        return await self._set_state(task_id, TaskState.PAUSED)
+        return await self._transition(task_id, TaskState.PAUSED)
 
     async def resume(self, task_id: int) -> TaskRecord:
         """Run a paused, interrupted or failed task again from its last checkpoint."""
         task = await self._check(task_id, "resume")
-        task = await self._set_state(task.id, TaskState.QUEUED, error=None)
+        task = await self._transition(task.id, TaskState.QUEUED, error=None)
         self._launch(task)
         return task
 
@@ -243,12 +244,12 @@ class Runtime:
         task = await self._check(task_id, "discard")
         if task.worktree:
             await git.remove_worktree(task.root, task.worktree)
-        return await self._set_state(task_id, TaskState.DISCARDED)
+        return await self._transition(task_id, TaskState.DISCARDED)
 
     async def mark_applied(self, task_id: int) -> TaskRecord:
         """Record that the task's change was applied to the user's files."""
         await self._check(task_id, "apply")
-        return await self._set_state(task_id, TaskState.APPLIED)
+        return await self._transition(task_id, TaskState.APPLIED)
 
     async def rollback(self, task_id: int, step: int) -> TaskRecord:
         """Reset the worktree and agent state to the end of ``step`` (0 = before any step).
@@ -270,7 +271,7 @@ class Runtime:
                                 (commit, {**(cps[-1].state if cps else {"step": 0, "msg_count": 1}),
                                           "rollback": True}))
         await self.store.update_task(task_id, steps=step, tip_commit=commit, summary=None)
-        return await self._set_state(task_id, TaskState.PAUSED, reason=f"rolled back to step {step}")
+        return await self._transition(task_id, TaskState.PAUSED, reason=f"rolled back to step {step}")
 
     async def answer(self, task_id: int, answer: str) -> TaskRecord:
         """Answer the task's pending question; InvalidTransition if it has none."""
@@ -288,7 +289,7 @@ class Runtime:
         """Put the task in ``waiting`` until :meth:`answer` (used by the ``ask`` tool)."""
         q = Question(task_id, f"{task_id}-{next(self._qids)}", kind, question, options)
         self._questions[task_id] = q
-        await self._set_state(task_id, TaskState.WAITING)
+        await self._transition(task_id, TaskState.WAITING)
         for listener in list(self._listeners):
             listener.question(q)
         try:
@@ -296,7 +297,7 @@ class Runtime:
         finally:
             self._questions.pop(task_id, None)
             if not self._closing and task_id in self._runs:
-                await self._set_state(task_id, TaskState.RUNNING)
+                await self._transition(task_id, TaskState.RUNNING)
 
     async def _zero_seq(self, task_id: int) -> int:
         events = await self.store.events(task_id)
@@ -309,9 +310,14 @@ class Runtime:
             raise InvalidTransition(f"cannot {op} task {task_id}: it is {task.state.value}")
         return task
 
-    async def _set_state(self, task_id: int, state: TaskState, reason: str | None = None,
-                         **fields: Any) -> TaskRow:
+    async def _transition(self, task_id: int, state: TaskState, reason: str | None = None,
+                          **fields: Any) -> TaskRow:
+        """THE place a task's state changes: checks the move is legal
+        (:func:`codetap.tasks.states.check_transition`, InvalidTransition if not), writes
+        the row with ``fields``, journals a ``state`` entry {from, to, reason?} and tells
+        the listeners."""
         old = await self.store.get_task(task_id)
+        check_transition(task_id, old.state, state)
         if state.is_terminal or state in (TaskState.PAUSED, TaskState.CANCELLED):
             fields.setdefault("ended_at", now_rfc3339())
         task = await self.store.update_task(task_id, state=state, **fields)
@@ -353,7 +359,7 @@ class Runtime:
         services["can_ask"] = self.can_ask
         from codetap.services import repo_map_for
         return TaskDeps(self.store, self.config.worktrees_dir, self._provider(task.model), role,
-                        services, project.bash_timeout_s, self._notify, self._set_state,
+                        services, project.bash_timeout_s, self._notify,
                         self._publish, repo_map_for(self), project.policy,
                         sandbox=project.sandbox, env_passthrough=project.env_passthrough,
                         warnings=project.warnings)
@@ -364,24 +370,27 @@ class Runtime:
 
     async def _run(self, task: TaskRow) -> TaskRow:
         try:
-            return await run_task(self._deps(task), task)
+            deps = self._deps(task)
+            task = await self._transition(task.id, TaskState.RUNNING)
+            outcome = await run_task(deps, task)
+            return await self._transition(task.id, outcome.state, **outcome.fields)
         except asyncio.CancelledError:
             target = self._stop_as.pop(task.id, TaskState.INTERRUPTED)
-            return await self._set_state(task.id, target)
+            return await self._transition(task.id, target)
         except StoreError as exc:
             # Disk full: record the failure if there is room; else the task stays active
             # in the database and the next start marks it interrupted. Either way its last
             # checkpoint is intact and it can be resumed.
             log.error("task %s stopped: %s", task.id, exc)
             try:
-                return await self._set_state(task.id, TaskState.FAILED, error=str(exc))
+                return await self._transition(task.id, TaskState.FAILED, error=str(exc))
             except (StoreError, sqlite3.Error):
                 return await self.store.get_task(task.id)
         except ConfigError as exc:  # e.g. an invalid [policy] in the project's config
-            return await self._set_state(task.id, TaskState.FAILED, error=str(exc))
+            return await self._transition(task.id, TaskState.FAILED, error=str(exc))
         except Exception as exc:  # a bug must fail the task visibly, not kill the daemon
             log.exception("task %s crashed", task.id)
-            return await self._set_state(task.id, TaskState.FAILED, error=f"internal error: {exc!r}")
+            return await self._transition(task.id, TaskState.FAILED, error=f"internal error: {exc!r}")
         finally:
             self._runs.pop(task.id, None)
 

@@ -77,7 +77,6 @@ class TaskDeps:
     services: dict[str, Any]
     bash_timeout_s: float
     notify: Notify
-    set_state: Callable[..., Awaitable[TaskRow]]
     updated: Updated
     repo_map: Callable[[Path, str], Awaitable[str]] | None = None
     policy: CommandPolicy = field(default_factory=CommandPolicy)
@@ -139,17 +138,27 @@ async def _has_partial_step(store: Store, task_id: int, after: int) -> bool:
     return any(e.kind == "tool_result" for e in await store.events(task_id, after))
 
 
-async def run_task(deps: TaskDeps, task: TaskRow) -> TaskRow:
-    """Run ``task`` to an end state and return the final row.
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a run ended: the state the runtime moves the task to, and the row fields to
+    write with it (``error``, ``summary``, ``tip_commit``, ``steps``, ``usage``)."""
+
+    state: TaskState
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+async def run_task(deps: TaskDeps, task: TaskRow) -> Outcome:
+    """Run ``task`` (already ``running``) until it ends; how it ended.
 
     ready: the model called ``finish``; failed: limits, model errors after retries, git
-    errors (the reason is in ``error``). Cancellation propagates (the caller sets the
-    state it asked for).
+    errors (the reason is in ``error``). The engine never writes the task's state itself:
+    the runtime applies the outcome (ARCHITECTURE.md "Ownership"). Cancellation propagates
+    (the caller sets the state it asked for).
     """
     try:
         task = await prepare_workspace(deps, task)
     except WorkspaceError as exc:
-        return await deps.set_state(task.id, TaskState.FAILED, error=str(exc))
+        return Outcome(TaskState.FAILED, {"error": str(exc)})
     assert task.worktree is not None
     events = await deps.store.events(task.id)
     state = rebuild(events, await deps.store.checkpoints(task.id))
@@ -160,9 +169,6 @@ async def run_task(deps: TaskDeps, task: TaskRow) -> TaskRow:
         await journal.record(0, [("user", {"content": content})])
     if deps.warnings:
         await journal.record(state.step, [("warning", {"message": w}) for w in deps.warnings])
-    task = await deps.set_state(task.id, TaskState.RUNNING)
-    assert task.worktree is not None
-    journal.task = task
     ctx = ToolContext(workspace=task.worktree.resolve(), reads=state.reads, todo=state.todo,
                       bash_timeout_s=deps.bash_timeout_s, services=dict(deps.services),
                       policy=deps.policy, sandbox=deps.sandbox,
@@ -180,22 +186,17 @@ async def run_task(deps: TaskDeps, task: TaskRow) -> TaskRow:
         summary = await agent.run()
     except Submitted as done:
         summary = done.summary
-    except LimitsExceeded as exc:
+    except (LimitsExceeded, ModelError) as exc:
+        reason = str(exc) if isinstance(exc, LimitsExceeded) else f"model error: {exc}"
         await journal.record(agent.state.step, [("error", {"reason": str(exc)})])
-        return await deps.set_state(task.id, TaskState.FAILED, error=str(exc),
-                                    **_totals(agent.state))
-    except ModelError as exc:
-        await journal.record(agent.state.step, [("error", {"reason": str(exc)})])
-        return await deps.set_state(task.id, TaskState.FAILED, error=f"model error: {exc}",
-                                    **_totals(agent.state))
+        return Outcome(TaskState.FAILED, {"error": reason, **_totals(agent.state)})
     except (WorkspaceError, ConfigError) as exc:
-        return await deps.set_state(task.id, TaskState.FAILED, error=str(exc),
-                                    **_totals(agent.state))
+        return Outcome(TaskState.FAILED, {"error": str(exc), **_totals(agent.state)})
     finally:
         repo_map.cancel()
     tip = await git.head(task.worktree)
-    return await deps.set_state(task.id, TaskState.READY, summary=summary, tip_commit=tip,
-                                **_totals(agent.state))
+    return Outcome(TaskState.READY, {"summary": summary, "tip_commit": tip,
+                                     **_totals(agent.state)})
 
 
 def _totals(state: AgentState) -> dict[str, Any]:
