@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from codetap.errors import InvalidTransition
@@ -22,7 +24,7 @@ def test_every_state_has_a_row_and_illegal_moves_raise(old: TaskState) -> None:
 def test_the_lifecycle_of_the_architecture_page() -> None:
     path = [TaskState.QUEUED, TaskState.RUNNING, TaskState.WAITING, TaskState.RUNNING,
             TaskState.READY, TaskState.APPLIED]
-    for old, new in zip(path, path[1:], strict=False):
+    for old, new in itertools.pairwise(path):
         check_transition(1, old, new)
     assert TRANSITIONS[TaskState.DISCARDED] == frozenset()
     with pytest.raises(InvalidTransition):
