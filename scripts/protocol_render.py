@@ -50,6 +50,10 @@ METHODS: list[Method] = [
          "Apply the task's clean suggestions (all, or the given hunks) via workspace/applyEdit."),
     _req(methods.TASK_DISCARD, m.TaskIdParams, m.TaskInfo, "Discard a ready task's change."),
     _req(methods.ANSWER, m.AnswerParams, m.TaskInfo, "Answer the task's pending question."),
+    _req(methods.TASK_EVENTS, m.TaskEventsParams, m.TaskEventsResult,
+         "The task's journal after a seq (large entries partial)."),
+    _req(methods.TASK_EVENT_DATA, m.TaskEventDataParams, m.TaskEventParams,
+         "One journal entry, whole (what a partial event's references point to)."),
     Method(methods.TASK_UPDATED, "notification", "server->client", m.TaskInfo, None,
            "A task changed (state, steps, usage, summary)."),
     Method(methods.TASK_EVENT, "notification", "server->client", m.TaskEventParams, None,
@@ -62,6 +66,8 @@ METHODS: list[Method] = [
 
 EXTRA_SHAPES: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [
     (m.ClientOptions, "validation"),
+    (m.DataRef, "serialization"),
+    (m.ErrorData, "serialization"),
 ]
 
 

@@ -120,9 +120,10 @@ class Hub:
 
     def question(self, q: Question) -> None:
         key = (q.task_id, q.question_id)
-        if key in self._asking or not self.sessions:
+        editors = [s for s in self.sessions if s.options.editor]
+        if key in self._asking or not editors:
             return
-        session = self.sessions[-1]
+        session = editors[-1]
         self._asking[key] = session
         session.ask(q)
 

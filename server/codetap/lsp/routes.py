@@ -6,6 +6,7 @@ serves the custom methods and their ``workspace/executeCommand`` twins
 (``arguments = [params]``). Errors: invalid params -> ``-32602`` with the field and
 reason; unknown task -> ``-32602 no task with id N``; an operation the task's state does
 not allow, or another codetap error -> ``-32803 RequestFailed`` with codetap's message.
+Errors raised from a codetap error carry ``data: {"type": "<class name>"}``.
 """
 
 from __future__ import annotations
@@ -18,11 +19,18 @@ from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 
 from codetap.errors import CodetapError, InvalidTransition, TaskNotFound
 from codetap.lsp.convert import parse_task_id, task_info, uri_to_path
+from codetap.lsp.journal import reader
 from codetap.lsp.session import Session
 from codetap.protocol import methods
+from codetap.protocol.large import shrink
 from codetap.protocol.models import (
     AnswerParams,
+    ErrorData,
     TaskApplyParams,
+    TaskEventDataParams,
+    TaskEventParams,
+    TaskEventsParams,
+    TaskEventsResult,
     TaskIdParams,
     TaskListParams,
     TaskListResult,
@@ -91,6 +99,28 @@ async def answer(s: Session, p: AnswerParams) -> BaseModel:
     return task_info(await s.runtime.answer(task_id, p.answer))
 
 
+async def task_events(s: Session, p: TaskEventsParams) -> BaseModel:
+    task_id = parse_task_id(p.id)
+    await s.runtime.get_task(task_id)
+    rows, more = await reader(s.runtime.config.db_path).after(task_id, p.after, p.limit)
+    out = []
+    for seq, step, ts, kind, data in rows:
+        small, partial = shrink(p.id, seq, data)
+        out.append(TaskEventParams(id=p.id, seq=seq, kind=kind, data=small, step=step, ts=ts,
+                                   partial=partial or None))
+    return TaskEventsResult(events=out, more=more)
+
+
+async def task_event_data(s: Session, p: TaskEventDataParams) -> BaseModel:
+    task_id = parse_task_id(p.id)
+    await s.runtime.get_task(task_id)
+    row = await reader(s.runtime.config.db_path).one(task_id, p.seq)
+    if row is None:
+        raise JsonRpcInvalidParams(f"task {task_id} has no event {p.seq}")
+    seq, step, ts, kind, data = row
+    return TaskEventParams(id=p.id, seq=seq, kind=kind, data=data, step=step, ts=ts)
+
+
 ROUTES: dict[str, tuple[type[BaseModel], Handler]] = {
     methods.TASK_START: (TaskStartParams, task_start),
     methods.TASK_LIST: (TaskListParams, task_list),
@@ -102,6 +132,8 @@ ROUTES: dict[str, tuple[type[BaseModel], Handler]] = {
     methods.TASK_APPLY: (TaskApplyParams, task_apply),
     methods.TASK_DISCARD: (TaskIdParams, _simple("discard")),
     methods.ANSWER: (AnswerParams, answer),
+    methods.TASK_EVENTS: (TaskEventsParams, task_events),
+    methods.TASK_EVENT_DATA: (TaskEventDataParams, task_event_data),
 }
 
 
@@ -127,10 +159,16 @@ async def dispatch(session: Session, method: str, raw: Any) -> dict[str, Any]:
     try:
         result = await handler(session, params)
     except TaskNotFound as exc:
-        raise JsonRpcInvalidParams(str(exc)) from None
+        raise JsonRpcInvalidParams(str(exc), data=_error_data(exc)) from None
     except CodetapError as exc:
-        raise JsonRpcException(str(exc) or type(exc).__name__, REQUEST_FAILED) from None
+        raise JsonRpcException(str(exc) or type(exc).__name__, REQUEST_FAILED,
+                               data=_error_data(exc)) from None
     return dump(result)
+
+
+def _error_data(exc: CodetapError) -> dict[str, Any]:
+    """The error's ``data``: its codetap class name, for clients to raise the same class."""
+    return dump(ErrorData(type=type(exc).__name__))
 
 
 async def dispatch_command(session: Session, method: str, args: tuple[Any, ...]) -> Any:

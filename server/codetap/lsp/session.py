@@ -27,6 +27,7 @@ from codetap.lsp.ask import prompt
 from codetap.lsp.convert import task_info, uri_to_path
 from codetap.lsp.suggest import SuggestionBook
 from codetap.protocol import methods
+from codetap.protocol.large import shrink
 from codetap.protocol.models import ClientOptions, TaskEventParams, dump
 from codetap.types import TaskState
 
@@ -156,6 +157,8 @@ class Session:
         if self.closed or not self.initialized or not self.watches(task):
             return
         self.notify(methods.TASK_UPDATED, dump(task_info(task)))
+        if not self.options.editor:
+            return
         self._progress(task)
         if task.state == TaskState.READY:
             self.spawn(self.book.refresh(task.id))
@@ -171,7 +174,9 @@ class Session:
             return
         if root is not None and not self._covers(root):
             return
-        body = TaskEventParams(id=str(task_id), seq=seq, kind=kind, data=data)
+        small, partial = shrink(str(task_id), seq, data)
+        body = TaskEventParams(id=str(task_id), seq=seq, kind=kind, data=small,
+                               partial=partial or None)
         self.notify(methods.TASK_EVENT, dump(body))
 
     def _progress(self, task: TaskRecord) -> None:

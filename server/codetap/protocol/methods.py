@@ -18,6 +18,8 @@ TASK_ROLLBACK = "codetap/task/rollback"
 TASK_APPLY = "codetap/task/apply"
 TASK_DISCARD = "codetap/task/discard"
 ANSWER = "codetap/answer"
+TASK_EVENTS = "codetap/task/events"
+TASK_EVENT_DATA = "codetap/task/eventData"
 
 # server -> client
 TASK_UPDATED = "codetap/task/updated"
@@ -36,6 +38,8 @@ REQUESTS: tuple[str, ...] = (
     TASK_APPLY,
     TASK_DISCARD,
     ANSWER,
+    TASK_EVENTS,
+    TASK_EVENT_DATA,
 )
 
 # Command-only operation (arguments = [{"id", "hunk_ids"?}] -> {"rejected": int}): used by

@@ -136,12 +136,68 @@ class AnswerParams(_Wire):
 
 
 class TaskEventParams(_Wire):
-    """codetap/task/event notification: one journal event of a task."""
+    """codetap/task/event notification: one journal event of a task.
+
+    ``partial``: true when ``data`` is over :data:`LARGE_EVENT_BYTES` and some of its
+    string fields were replaced by a :class:`DataRef` object; ``codetap/task/eventData``
+    returns the whole event. ``step`` and ``ts`` (Unix seconds) are set in
+    ``codetap/task/events`` results (the live notification omits them).
+    """
 
     id: str
     seq: int
     kind: str
     data: dict[str, Any]
+    step: int | None = None
+    ts: float | None = None
+    partial: bool | None = None
+
+
+LARGE_EVENT_BYTES = 64 * 1024
+"""Events whose string fields add up to more than this many characters travel partially."""
+
+
+class TaskEventsParams(_Wire):
+    """codetap/task/events params: the journal of task ``id`` after ``after`` (a seq;
+    0 = from the start), at most ``limit`` entries (default and maximum 1000)."""
+
+    id: TaskId
+    after: int = Field(default=0, ge=0)
+    limit: int = Field(default=1000, ge=1, le=1000)
+
+
+class TaskEventsResult(_Wire):
+    """codetap/task/events result: entries in seq order, large ones partial; ``more`` is
+    true when entries after the last one returned exist already."""
+
+    events: list[TaskEventParams]
+    more: bool = False
+
+
+class TaskEventDataParams(_Wire):
+    """codetap/task/eventData params (and the ``ref`` of a :class:`DataRef`): one journal
+    entry of task ``id`` by ``seq``."""
+
+    id: TaskId
+    seq: int = Field(ge=1)
+
+
+class DataRef(_Wire):
+    """Stands in for one large string field of a partial event: ``ref`` names the event
+    (task ``id``, ``seq``), ``bytes`` is the string's length in UTF-8 bytes and ``preview``
+    its first characters."""
+
+    ref: TaskEventDataParams
+    bytes: int
+    preview: str
+
+
+class ErrorData(_Wire):
+    """``data`` of codetap's JSON-RPC errors: ``type`` is the name of the codetap error
+    class (``TaskNotFound``, ``InvalidTransition``, ``ConfigError`` ...) so that clients
+    can raise the same class."""
+
+    type: str
 
 
 class SuggestionHunk(_Wire):
@@ -201,12 +257,15 @@ class ClientOptions(_Wire):
     is used). ``suggestions``: the client draws ``codetap/suggestions`` itself (diagnostics
     are still published). ``events``: the client wants ``codetap/task/event``, every
     journal entry of the tasks under its workspace (several per agent step; a stock
-    client would only pay to parse and drop them).
+    client would only pay to parse and drop them). ``editor``: false for programs (the
+    CLI, the Python SDK): they get no diagnostics, progress, suggestions or questions
+    (they see questions as journal events and answer with ``codetap/answer``).
     """
 
     ask: bool = False
     suggestions: bool = False
     events: bool = False
+    editor: bool = True
 
 
 def dump(model: BaseModel) -> dict[str, Any]:

@@ -16,11 +16,22 @@
 ---@class codetap.AskResult
 ---@field answer string
 
----`initializationOptions.codetap`: what the client supports beyond stock LSP. `ask`: the client answers `codetap/ask` requests (else window/showMessageRequest is used). `suggestions`: the client draws `codetap/suggestions` itself (diagnostics are still published). `events`: the client wants `codetap/task/event`, every journal entry of the tasks under its workspace (several per agent step; a stock client would only pay to parse and drop them).
+---`initializationOptions.codetap`: what the client supports beyond stock LSP. `ask`: the client answers `codetap/ask` requests (else window/showMessageRequest is used). `suggestions`: the client draws `codetap/suggestions` itself (diagnostics are still published). `events`: the client wants `codetap/task/event`, every journal entry of the tasks under its workspace (several per agent step; a stock client would only pay to parse and drop them). `editor`: false for programs (the CLI, the Python SDK): they get no diagnostics, progress, suggestions or questions (they see questions as journal events and answer with `codetap/answer`).
 ---@class codetap.ClientOptions
 ---@field ask? boolean default false
 ---@field suggestions? boolean default false
 ---@field events? boolean default false
+---@field editor? boolean default true
+
+---Stands in for one large string field of a partial event: `ref` names the event (task `id`, `seq`), `bytes` is the string's length in UTF-8 bytes and `preview` its first characters.
+---@class codetap.DataRef
+---@field ref codetap.TaskEventDataParams
+---@field bytes integer
+---@field preview string
+
+---`data` of codetap's JSON-RPC errors: `type` is the name of the codetap error class (`TaskNotFound`, `InvalidTransition`, `ConfigError` ...) so that clients can raise the same class.
+---@class codetap.ErrorData
+---@field type string
 
 ---The hunks of one file; `version` is the open buffer's version they were computed on. `special`: the task changes this path in a way that is not a text edit (a symlink, submodule or binary file, or the user's copy is a symlink), e.g. `"symlink -> /etc/passwd"`. Such a file has no hunks and is never applied; review it with `codetap diff <id>`.
 ---@class codetap.FileSuggestions
@@ -67,12 +78,31 @@
 ---@field applied integer
 ---@field conflicts integer
 
----codetap/task/event notification: one journal event of a task.
+---codetap/task/eventData params (and the `ref` of a :class:`DataRef`): one journal entry of task `id` by `seq`.
+---@class codetap.TaskEventDataParams
+---@field id string min length 1, max length 32
+---@field seq integer >= 1
+
+---codetap/task/event notification: one journal event of a task. `partial`: true when `data` is over :data:`LARGE_EVENT_BYTES` and some of its string fields were replaced by a :class:`DataRef` object; `codetap/task/eventData` returns the whole event. `step` and `ts` (Unix seconds) are set in `codetap/task/events` results (the live notification omits them).
 ---@class codetap.TaskEventParams
 ---@field id string
 ---@field seq integer
 ---@field kind string
 ---@field data table<string, any>
+---@field step? integer
+---@field ts? number
+---@field partial? boolean
+
+---codetap/task/events params: the journal of task `id` after `after` (a seq; 0 = from the start), at most `limit` entries (default and maximum 1000).
+---@class codetap.TaskEventsParams
+---@field id string min length 1, max length 32
+---@field after? integer >= 0, default 0
+---@field limit? integer >= 1, <= 1000, default 1000
+
+---codetap/task/events result: entries in seq order, large ones partial; `more` is true when entries after the last one returned exist already.
+---@class codetap.TaskEventsResult
+---@field events codetap.TaskEventParams[]
+---@field more boolean default false
 
 ---Params of get, cancel, pause, resume and discard: the task `id`.
 ---@class codetap.TaskIdParams
@@ -136,6 +166,8 @@ M.methods = {
   TASK_APPLY = "codetap/task/apply",
   TASK_DISCARD = "codetap/task/discard",
   ANSWER = "codetap/answer",
+  TASK_EVENTS = "codetap/task/events",
+  TASK_EVENT_DATA = "codetap/task/eventData",
   TASK_UPDATED = "codetap/task/updated",
   TASK_EVENT = "codetap/task/event",
   SUGGESTIONS = "codetap/suggestions",
@@ -155,6 +187,8 @@ M.commands = {
   ["codetap/task/apply"] = "codetap.task.apply",
   ["codetap/task/discard"] = "codetap.task.discard",
   ["codetap/answer"] = "codetap.answer",
+  ["codetap/task/events"] = "codetap.task.events",
+  ["codetap/task/eventData"] = "codetap.task.eventData",
 }
 
 ---Task states, in lifecycle order.

@@ -11,6 +11,8 @@ export const TASK_ROLLBACK = "codetap/task/rollback" as const;
 export const TASK_APPLY = "codetap/task/apply" as const;
 export const TASK_DISCARD = "codetap/task/discard" as const;
 export const ANSWER = "codetap/answer" as const;
+export const TASK_EVENTS = "codetap/task/events" as const;
+export const TASK_EVENT_DATA = "codetap/task/eventData" as const;
 export const TASK_UPDATED = "codetap/task/updated" as const;
 export const TASK_EVENT = "codetap/task/event" as const;
 export const SUGGESTIONS = "codetap/suggestions" as const;
@@ -40,7 +42,7 @@ export interface AskResult {
   answer: string;
 }
 
-/** `initializationOptions.codetap`: what the client supports beyond stock LSP. `ask`: the client answers `codetap/ask` requests (else window/showMessageRequest is used). `suggestions`: the client draws `codetap/suggestions` itself (diagnostics are still published). `events`: the client wants `codetap/task/event`, every journal entry of the tasks under its workspace (several per agent step; a stock client would only pay to parse and drop them). */
+/** `initializationOptions.codetap`: what the client supports beyond stock LSP. `ask`: the client answers `codetap/ask` requests (else window/showMessageRequest is used). `suggestions`: the client draws `codetap/suggestions` itself (diagnostics are still published). `events`: the client wants `codetap/task/event`, every journal entry of the tasks under its workspace (several per agent step; a stock client would only pay to parse and drop them). `editor`: false for programs (the CLI, the Python SDK): they get no diagnostics, progress, suggestions or questions (they see questions as journal events and answer with `codetap/answer`). */
 export interface ClientOptions {
   /** default false */
   ask?: boolean;
@@ -48,6 +50,20 @@ export interface ClientOptions {
   suggestions?: boolean;
   /** default false */
   events?: boolean;
+  /** default true */
+  editor?: boolean;
+}
+
+/** Stands in for one large string field of a partial event: `ref` names the event (task `id`, `seq`), `bytes` is the string's length in UTF-8 bytes and `preview` its first characters. */
+export interface DataRef {
+  ref: TaskEventDataParams;
+  bytes: number;
+  preview: string;
+}
+
+/** `data` of codetap's JSON-RPC errors: `type` is the name of the codetap error class (`TaskNotFound`, `InvalidTransition`, `ConfigError` ...) so that clients can raise the same class. */
+export interface ErrorData {
+  type: string;
 }
 
 /** The hunks of one file; `version` is the open buffer's version they were computed on. `special`: the task changes this path in a way that is not a text edit (a symlink, submodule or binary file, or the user's copy is a symlink), e.g. `"symlink -> /etc/passwd"`. Such a file has no hunks and is never applied; review it with `codetap diff <id>`. */
@@ -107,12 +123,40 @@ export interface TaskApplyResult {
   conflicts: number;
 }
 
-/** codetap/task/event notification: one journal event of a task. */
+/** codetap/task/eventData params (and the `ref` of a :class:`DataRef`): one journal entry of task `id` by `seq`. */
+export interface TaskEventDataParams {
+  /** min length 1, max length 32 */
+  id: string;
+  /** >= 1 */
+  seq: number;
+}
+
+/** codetap/task/event notification: one journal event of a task. `partial`: true when `data` is over :data:`LARGE_EVENT_BYTES` and some of its string fields were replaced by a :class:`DataRef` object; `codetap/task/eventData` returns the whole event. `step` and `ts` (Unix seconds) are set in `codetap/task/events` results (the live notification omits them). */
 export interface TaskEventParams {
   id: string;
   seq: number;
   kind: string;
   data: Record<string, unknown>;
+  step?: number;
+  ts?: number;
+  partial?: boolean;
+}
+
+/** codetap/task/events params: the journal of task `id` after `after` (a seq; 0 = from the start), at most `limit` entries (default and maximum 1000). */
+export interface TaskEventsParams {
+  /** min length 1, max length 32 */
+  id: string;
+  /** >= 0, default 0 */
+  after?: number;
+  /** >= 1, <= 1000, default 1000 */
+  limit?: number;
+}
+
+/** codetap/task/events result: entries in seq order, large ones partial; `more` is true when entries after the last one returned exist already. */
+export interface TaskEventsResult {
+  events: TaskEventParams[];
+  /** default false */
+  more: boolean;
 }
 
 /** Params of get, cancel, pause, resume and discard: the task `id`. */
@@ -189,6 +233,8 @@ export interface ClientRequests {
   "codetap/task/apply": { params: TaskApplyParams; result: TaskApplyResult };
   "codetap/task/discard": { params: TaskIdParams; result: TaskInfo };
   "codetap/answer": { params: AnswerParams; result: TaskInfo };
+  "codetap/task/events": { params: TaskEventsParams; result: TaskEventsResult };
+  "codetap/task/eventData": { params: TaskEventDataParams; result: TaskEventParams };
 }
 
 export interface ServerRequests {
