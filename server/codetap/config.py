@@ -155,7 +155,7 @@ class Config:
                    runtime_dir: Path) -> Config:
         # Stamp first: a write racing the read is then seen as a change next time.
         stamp = user_stamp(user_file, config_dir)
-        config = cls._from_tables(_read_toml(user_file), data_dir, config_dir, runtime_dir,
+        config = cls._from_tables(read_toml(user_file), data_dir, config_dir, runtime_dir,
                                   user_file, lambda _key: user_file)
         return dataclasses.replace(config, stamp=stamp)
 
@@ -203,7 +203,7 @@ class Config:
         from codetap.trust import TrustStore
 
         path = repo / ".codetap" / "config.toml"
-        table = _read_toml(path)
+        table = read_toml(path)
         if not table:
             return self
         if TrustStore(self.config_dir).is_trusted(repo):
@@ -284,7 +284,7 @@ def _has(table: dict[str, Any], key: tuple[str, ...]) -> bool:
     return True
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path) -> dict[str, Any]:
     """The parsed TOML file ({} if absent). ConfigError naming ``path`` for invalid TOML."""
     try:
         with path.open("rb") as fh:

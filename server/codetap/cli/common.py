@@ -52,7 +52,7 @@ def load_config(repo: Path | None = None) -> Config:
     try:
         return Config.load(repo)
     except CodetapError as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, soft_wrap=True)
         sys.exit(EXIT_ERROR)
 
 

@@ -1,17 +1,25 @@
 """``codetap doctor``: which language servers and helper tools are installed, and how to
-get the missing ones. Exit status 0, or 1 with ``--strict`` when something is missing."""
+get the missing ones; whether the configuration loads (user file, and the project file of
+the repository around the current directory) and whether the bubblewrap sandbox works here.
+Exit status 1 when the configuration is invalid, or with ``--strict`` when a program is
+missing; else 0."""
 
 from __future__ import annotations
 
 import re
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.table import Table
 
+from codetap.cli.config import current_repo
+from codetap.config import Config
+from codetap.errors import ConfigError
 from codetap.pool.specs import ServerSpec, default_specs
+from codetap.tools import sandbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,10 +77,35 @@ def run_checks(specs: list[ServerSpec] | None = None) -> list[Check]:
     return checks
 
 
+def config_report(repo: Path | None) -> tuple[bool, list[str]]:
+    """Load the config (with ``repo``'s project file if given): (ok, lines to print). The
+    lines are ``config: ok (...)`` and one ``config warning: ...`` per warning, or
+    ``config: error: <the ConfigError message>``."""
+    try:
+        config = Config.load(repo)
+    except ConfigError as exc:
+        return False, [f"config: error: {exc}"]
+    where = str(config.user_config_path) + ("" if config.user_config_path.exists()
+                                            else " (absent: built-in defaults)")
+    if repo is not None and (repo / ".codetap" / "config.toml").is_file():
+        where += f", project {repo / '.codetap' / 'config.toml'}"
+    models = ", ".join(config.models) or "none"
+    return True, [f"config: ok ({where}; models: {models})",
+                  *(f"config warning: {w}" for w in config.warnings)]
+
+
+def _here() -> Path | None:
+    try:
+        return current_repo()
+    except OSError:  # no git on PATH: no project to check
+        return None
+
+
 @click.command()
 @click.option("--strict", is_flag=True, help="Exit with status 1 if anything is missing.")
 def doctor(strict: bool) -> None:
-    """Show which language servers and tools codetap can use, and how to install the rest."""
+    """Show which language servers and tools codetap can use (and how to install the rest),
+    whether the config loads and whether the bubblewrap sandbox works here."""
     checks = run_checks()
     table = Table(title="codetap doctor")
     for column in ("name", "kind", "status", "version", "path / how to install"):
@@ -86,5 +119,9 @@ def doctor(strict: bool) -> None:
         click.echo(f"to install {c.name}: {c.hint}")
     if missing:
         click.echo(f"missing: {', '.join(c.name for c in missing)}")
-        if strict:
-            raise SystemExit(1)
+    config_ok, lines = config_report(_here())
+    for line in lines:
+        click.echo(line)
+    click.echo(sandbox.describe())
+    if not config_ok or (missing and strict):
+        raise SystemExit(1)
