@@ -11,6 +11,7 @@ codetap's own commits.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import shutil
@@ -28,6 +29,7 @@ _IDENTITY = {
 }
 _NO_HOOKS = ["-c", "core.hooksPath=/dev/null", "-c", "commit.gpgsign=false"]
 _FILTER_DRIVER = re.compile(r"filter\..+\.(clean|process)", re.IGNORECASE)
+log = logging.getLogger(__name__)
 
 
 async def git(
@@ -106,15 +108,44 @@ class FileChange:
 
 
 async def add_worktree(repo: Path, path: Path, branch: str, commit: str) -> None:
-    """Create worktree ``path`` on new branch ``branch`` at ``commit``.
+    """Create worktree ``path`` on branch ``branch`` at ``commit``.
+
+    Leftovers of a deleted or moved data dir (whose task ids restart at 1) must not fail
+    the task: registrations of worktrees whose directory is gone are pruned first
+    (``git worktree prune``), and an existing ``branch`` whose tip is not ``commit`` is
+    renamed aside to ``<branch>-stale-<10 hex of its tip>`` (:func:`set_aside_stale_branch`)
+    so its commits are kept and never reused. The task keeps the name
+    ``codetap/task-<id>`` that everything else derives from its id. Ancestry cannot tell an
+    old data dir's branch from the task's own: snapshots of the same tree and HEAD in the
+    same second are the same commit, so the old task's base may equal the new one. A
+    task's own branch re-made after a crash is reused when its tip is the checkpoint;
+    a commit past the checkpoint (a step not recorded) is kept under the stale name.
 
     ``path`` and its parent (the worktrees directory) are 0700 whatever the umask
     (ARCHITECTURE.md "Trust and safety"); the parent is tightened if it already existed.
     WorkspaceError if git fails; OSError if the parent cannot be created.
     """
     private_dir(path.parent)
+    await git(repo, "worktree", "prune", check=False)
+    await set_aside_stale_branch(repo, branch, commit)
     await git(repo, "worktree", "add", "-q", "-B", branch, str(path), commit)
     restrict(path, DIR_MODE)
+
+
+async def set_aside_stale_branch(repo: Path, branch: str, commit: str) -> str | None:
+    """Rename ``branch`` to ``<branch>-stale-<short tip>`` unless it is absent or its tip
+    is ``commit``; the new name, or None if nothing was renamed. Renaming works even while
+    an old worktree that still exists has it checked out (git updates that worktree's
+    HEAD). WorkspaceError if the rename fails."""
+    tip = (await git(repo, "rev-parse", "--verify", "-q", f"refs/heads/{branch}^{{commit}}",
+                     check=False)).strip()
+    if not tip or tip == commit:
+        return None
+    aside = f"{branch}-stale-{tip[:10]}"
+    await git(repo, "branch", "-M", branch, aside)
+    log.warning("%s: branch %s was left by another codetap data dir; renamed to %s",
+                repo, branch, aside)
+    return aside
 
 
 async def remove_worktree(repo: Path, path: Path, branch: str | None = None) -> None:
