@@ -1,143 +1,87 @@
-"""Task commands: run, tasks, show, diff, log."""
+"""Task commands: run (a daemon client), and the read-only tasks, show, diff, log.
+
+``run`` starts the task in the daemon (started when none runs) and follows it; the task
+never runs in this process. ``tasks``, ``show``, ``diff`` and ``log`` read the database
+and the repository (they change nothing, and work without a daemon). Heavy imports stay
+inside the commands: ``codetap run --detach`` must start fast.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.live import Live
-from rich.markup import escape
-from rich.spinner import Spinner
-from rich.table import Table
 
-from codetap.cli.common import (
-    console,
-    duration_s,
-    echo_json,
-    exit_code,
-    load_config,
-    parse_task_id,
-    run_async,
-    task_json,
-    with_store,
-)
-from codetap.runtime import Runtime, TaskRecord
-from codetap.types import JSON
+from codetap.cli.output import EXIT_OK, EXIT_USAGE, error, out, with_client
+
+if TYPE_CHECKING:
+    from codetap.sdk.client import Client
+    from codetap.store import Store
 
 
-class _Progress:
-    """Runtime listener that draws a live status line and prints each step's tool calls."""
-
-    def __init__(self, live: Live | None, quiet: bool) -> None:
-        self.live, self.quiet, self.task_id = live, quiet, 0
-
-    def task_updated(self, task: TaskRecord) -> None:
-        if self.live and task.id == self.task_id:
-            self.live.update(Spinner("dots", f"task {task.id} {task.state.value}: step "
-                                     f"{task.steps}, {task.usage.input_tokens + task.usage.output_tokens} "
-                                     f"tokens, ${task.usage.cost_usd:.4f}"))
-
-    def task_event(self, task_id: int, seq: int, kind: str, data: JSON) -> None:
-        if self.quiet or task_id != self.task_id:
-            return
-        if kind == "tool_intent":
-            args = json.dumps(data["arguments"], ensure_ascii=False)
-            console.print(f"  [cyan]{escape(data['name'])}[/] {escape(args[:110])}", markup=True, soft_wrap=False)
-        elif kind == "model_turn" and data["message"].get("content"):
-            console.print(f"[dim]{escape(data['message']['content'][:200])}[/]", markup=True)
-        elif kind == "tool_result" and data.get("is_error"):
-            console.print(f"    [yellow]{escape(data['output'][:160])}[/]", markup=True)
-
-    def question(self, q: object) -> None:
-        pass
+def __getattr__(name: str) -> Any:
+    if name == "_Progress":  # codetap demo's in-process printer lives in cli.progress
+        from codetap.cli.progress import _Progress
+        return _Progress
+    raise AttributeError(name)
 
 
-async def run_task_in_process(intent: str, repo: Path, model: str | None, as_json: bool) -> TaskRecord:
-    """Run one task in this process and wait for it; live progress unless ``as_json``."""
-    config = load_config(repo)
-    runtime = await Runtime.open(config, recover=False)
-    try:
-        live = None if as_json or not console.is_terminal else Live(console=console, transient=True)
-        progress = _Progress(live, quiet=as_json)
-        runtime.subscribe(progress)
-        if live:
-            live.start()
-        try:
-            task = await runtime.start_task(intent, repo, model=model)
-            progress.task_id = task.id
-            if not as_json:
-                console.print(f"task [bold]{task.id}[/] on branch {task.branch} "
-                              f"(model {task.model})", markup=True)
-            return await runtime.wait(task.id)
-        finally:
-            if live:
-                live.stop()
-    finally:
-        await runtime.close()
+def read_intent(intent: str | None) -> str:
+    """INTENT, or stdin when it is ``-`` or absent with stdin not a terminal; exits 2 when
+    there is none."""
+    if intent == "-" or (intent is None and not sys.stdin.isatty()):
+        intent = sys.stdin.read()
+    if intent is None or not intent.strip():
+        error("no intent: give it as an argument, or on stdin (`echo 'fix it' | codetap run`)")
+        sys.exit(EXIT_USAGE)
+    return intent.strip()
 
 
 @click.command()
-@click.argument("intent")
+@click.argument("intent", required=False)
 @click.option("--repo", type=click.Path(file_okay=False, path_type=Path), default=".",
               show_default=True, help="Repository the task works on.")
 @click.option("--model", help="Model name from config ([models.<name>]).")
-@click.option("--wait/--no-wait", default=True, show_default=True,
-              help="Wait for the task to end (this process runs it), or hand it to the "
-                   "daemon (started if needed) and return at once.")
+@click.option("--workflow", help="Workflow name from config ([workflows.<name>]).")
+@click.option("--detach", is_flag=True, help="Start the task and return at once (prints its id).")
+@click.option("--stop-on-interrupt", is_flag=True,
+              help="Ctrl-C pauses the task (default: it keeps running in the daemon).")
 @click.option("--json", "as_json", is_flag=True, help="Print the task as JSON.")
-def run(intent: str, repo: Path, model: str | None, wait: bool, as_json: bool) -> None:
-    """Run a coding task described by INTENT on a git repository.
+def run(intent: str | None, repo: Path, model: str | None, workflow: str | None, detach: bool,
+        stop_on_interrupt: bool, as_json: bool) -> None:
+    """Run a coding task described by INTENT (or stdin, or `-`) on a git repository.
 
-    Exit code: 0 ready, 1 failed, 2 usage or configuration error, 3 cancelled.
+    The task runs in the daemon (started when none runs); this command follows it until
+    it ends. Exit codes: see `codetap --help` / README (0 ready, 1 failed, 2 usage or
+    config error, 3 cancelled, 4 not finished, 5 daemon unreachable).
     """
-    if not wait:
-        info = _start_in_daemon(intent, repo.resolve(), model)
-        if as_json:
-            echo_json(info)
-        else:
-            console.print(f"task {info['id']} queued in the daemon (branch {info['branch']}); "
-                          f"follow it with `codetap show {info['id']}`")
-        return
-    task = run_async(lambda: run_task_in_process(intent, repo.resolve(), model, as_json))
-    if as_json:
-        echo_json(task_json(task))
-    else:
-        _print_summary(task)
-    sys.exit(exit_code(task.state))
+    text = read_intent(intent)
+
+    async def go(client: Client) -> int:
+        params: dict[str, Any] = {"intent": text, "root_uri": repo.resolve().as_uri()}
+        if model:
+            params["model"] = model
+        if workflow:
+            params["workflow"] = workflow
+        info = await client.call("codetap/task/start", params)
+        if detach:
+            out(json.dumps(info, indent=2, ensure_ascii=False) if as_json else str(info["id"]))
+            return EXIT_OK
+        from codetap.cli.follow import follow
+        if not as_json:
+            out(f"task {info['id']} on branch {info['branch']}")
+        return await follow(client, str(info["id"]), stop_on_interrupt=stop_on_interrupt,
+                            as_json=as_json)
+
+    with_client(go)
 
 
-def _start_in_daemon(intent: str, repo: Path, model: str | None) -> JSON:
-    from codetap.cli.remote import daemon_request
-    from codetap.daemon.control import start_detached
-    from codetap.daemon.paths import DaemonPaths
-    from codetap.errors import CodetapError
-
-    try:
-        start_detached(DaemonPaths.from_env())
-    except CodetapError as exc:
-        raise click.ClickException(str(exc)) from None
-    params: JSON = {"intent": intent, "root_uri": repo.as_uri()}
-    if model:
-        params["model"] = model
-    info = daemon_request("codetap/task/start", params)
-    if info is None:
-        raise click.ClickException("the codetap daemon is not reachable")
-    return info
-
-
-def _print_summary(task: TaskRecord) -> None:
-    style = {"ready": "green", "failed": "red"}.get(task.state.value, "yellow")
-    console.print(f"task {task.id}: [{style}]{task.state.value}[/] after {task.steps} steps, "
-                  f"{task.usage.input_tokens}+{task.usage.output_tokens} tokens, "
-                  f"${task.usage.cost_usd:.4f}, {duration_s(task):.1f} s", markup=True)
-    if task.summary:
-        console.print(f"summary: {task.summary}")
-    if task.error:
-        console.print(f"[red]reason:[/] {escape(task.error)}", markup=True)
-    if task.state.value == "ready":
-        console.print(f"see the change: codetap diff {task.id}")
+def _read(fn: Any) -> Any:
+    from codetap.cli.common import run_async, with_store
+    return run_async(lambda: with_store(fn))
 
 
 @click.command()
@@ -145,16 +89,17 @@ def _print_summary(task: TaskRecord) -> None:
 @click.option("--repo", type=click.Path(file_okay=False, path_type=Path), help="Only this repository.")
 def tasks(as_json: bool, repo: Path | None) -> None:
     """List tasks, newest first."""
-    rows = run_async(lambda: with_store(lambda s: s.list_tasks(repo.resolve() if repo else None)))
+    from codetap.cli.common import echo_json, task_json
+    rows = _read(lambda s: s.list_tasks(repo.resolve() if repo else None))
     if as_json:
         echo_json({"tasks": [task_json(t) for t in rows]})
         return
-    table = Table("id", "state", "steps", "tokens", "cost", "intent", box=None)
+    out(f"{'id':>4}  {'state':<11} {'steps':>5} {'tokens':>8} {'cost':>9}  intent")
     for t in rows:
-        table.add_row(str(t.id), t.state.value, str(t.steps),
-                      str(t.usage.input_tokens + t.usage.output_tokens),
-                      f"${t.usage.cost_usd:.4f}", t.intent[:60])
-    console.print(table)
+        tokens = t.usage.input_tokens + t.usage.output_tokens
+        first = t.intent.splitlines()[0] if t.intent else ""
+        out(f"{t.id:>4}  {t.state.value:<11} {t.steps:>5} {tokens:>8} "
+            f"${t.usage.cost_usd:>8.4f}  {first[:60]}")
 
 
 @click.command()
@@ -162,11 +107,12 @@ def tasks(as_json: bool, repo: Path | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def show(task_id: str, as_json: bool) -> None:
     """Show a task: state, steps, tokens, cost, duration."""
-    task = run_async(lambda: with_store(lambda s: s.get_task(parse_task_id(task_id))))
-    if as_json:
-        echo_json(task_json(task))
-        return
+    from codetap.cli.common import echo_json, parse_task_id, task_json
+    task = _read(lambda s: s.get_task(parse_task_id(task_id)))
     data = task_json(task)
+    if as_json:
+        echo_json(data)
+        return
     for key in ("id", "state", "intent", "model", "steps", "usage", "duration_s", "branch",
                 "base_commit", "tip_commit", "worktree", "created_at", "updated_at", "summary",
                 "error"):
@@ -175,7 +121,7 @@ def show(task_id: str, as_json: bool) -> None:
             if key == "usage":
                 value = (f"{value['input_tokens']} in + {value['output_tokens']} out tokens, "
                          f"${value['cost_usd']:.4f}")
-            console.print(f"[bold]{key:>12}[/] {value}", markup=True, soft_wrap=True)
+            out(f"{key:>12} {value}")
 
 
 @click.command()
@@ -184,17 +130,21 @@ def diff(task_id: str) -> None:
     """Print the task's change as a unified diff (base -> tip). Special files (symlinks,
     submodules, binary files), which editors never receive as text, are also listed on
     stderr."""
-    async def go() -> tuple[str, list[str]]:
-        runtime = await Runtime.open(load_config(), recover=False)
-        try:
-            tid = parse_task_id(task_id)
-            text = await runtime.diff(tid)
-            specials = [f"{c.path} ({c.special})" for c in await runtime.file_changes(tid)
-                        if c.special]
-            return text, specials
-        finally:
-            await runtime.close()
-    text, specials = run_async(go)
+    from codetap.cli.common import parse_task_id
+    from codetap.tasks import git
+
+    async def go(store: Store) -> tuple[str, list[str]]:
+        task = await store.get_task(parse_task_id(task_id))
+        tip = task.tip_commit or task.base_commit
+        if not task.base_commit or not task.tip_commit:
+            return "", []
+        text = await git.diff(task.root, task.base_commit, tip)
+        specials = [f"{c.path} ({c.special})"
+                    for c in await git.file_changes(task.root, task.base_commit, tip)
+                    if c.special]
+        return text, specials
+
+    text, specials = _read(go)
     click.echo(text, nl=False)
     for line in specials:
         click.echo(f"codetap: not applied to editors as text: {line}", err=True)
@@ -202,14 +152,22 @@ def diff(task_id: str) -> None:
 
 @click.command()
 @click.argument("task_id")
-def log(task_id: str) -> None:
+@click.option("-f", "--follow", "follow_", is_flag=True,
+              help="Keep following new entries live (as `codetap follow`).")
+def log(task_id: str, follow_: bool) -> None:
     """Print the task's journal as JSON lines (seq, step, ts, kind, data)."""
-    events = run_async(lambda: with_store(lambda s: _events(s, parse_task_id(task_id))))
-    for e in events:
+    if follow_:
+        from codetap.cli.follow_cmd import follow_task
+        follow_task(task_id, as_log=True)
+    from codetap.cli.common import parse_task_id
+
+    async def go(store: Store) -> list[Any]:
+        tid = parse_task_id(task_id)
+        await store.get_task(tid)
+        return await store.events(tid)
+
+    for e in _read(go):
         click.echo(json.dumps({"seq": e.seq, "step": e.step, "ts": e.ts, "kind": e.kind,
                                "data": e.data}, ensure_ascii=False))
 
 
-async def _events(store, task_id: int):  # type: ignore[no-untyped-def]
-    await store.get_task(task_id)
-    return await store.events(task_id)
