@@ -56,11 +56,14 @@ def gc(days: float, dry_run: bool, include_unreviewed: bool) -> None:
             await runtime.close()
     pruned, unreviewed = run_async(go)
     if unreviewed and not include_unreviewed:
-        console.print(f"kept {len(unreviewed)} ready task(s) nobody reviewed (no suggestion "
-                      "decided, never applied or discarded):")
-        for task in unreviewed:
-            console.print(f"  {task.id}  {task.intent.splitlines()[0][:70] if task.intent else ''}")
+        console.print(f"{'would keep' if dry_run else 'kept'} {len(unreviewed)} ready task(s) "
+                      "nobody reviewed (no suggestion decided, never applied or discarded):",
+                      soft_wrap=True)
+        for task in sorted(unreviewed, key=lambda t: t.id):
+            console.print(f"  {task.id}  {task.intent.splitlines()[0][:70] if task.intent else ''}",
+                          soft_wrap=True)
         console.print("review them (codetap diff ID), or prune them too with "
-                      f"`codetap gc --days {days:g} --yes`")
+                      f"`codetap gc --days {days:g} --yes`", soft_wrap=True)
     verb = "would prune" if dry_run else "pruned"
-    console.print(f"{verb} {len(pruned)} task(s): {', '.join(str(t.id) for t in pruned) or '-'}")
+    ids = ", ".join(str(t.id) for t in sorted(pruned, key=lambda t: t.id)) or "-"
+    console.print(f"{verb} {len(pruned)} task(s): {ids}")

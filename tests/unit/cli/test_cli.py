@@ -111,11 +111,11 @@ def test_gc_prunes_old_tasks_worktree_branch_and_journal(xdg: Path, tmp_path: Pa
     task = json.loads(codetap("run", "make add add", "--repo", str(repo), "--json").stdout)
     worktree = Path(task["worktree"])
     assert worktree.is_dir() and "codetap/task-1" in git(repo, "branch", "--list")
-    dry = codetap("gc", "--days", "0", "--dry-run")
+    dry = codetap("gc", "--days", "0", "--dry-run", "--yes")  # --yes: never reviewed
     assert "would prune 1 task(s): 1" in dry.stdout and worktree.is_dir()
     kept = codetap("gc", "--days", "30")
     assert "pruned 0 task(s)" in kept.stdout and worktree.is_dir()
-    done = codetap("gc", "--days", "0")
+    done = codetap("gc", "--days", "0", "--yes")
     assert "pruned 1 task(s): 1" in done.stdout
     assert not worktree.exists()
     assert "codetap/task-1" not in git(repo, "branch", "--list")
