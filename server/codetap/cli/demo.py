@@ -3,12 +3,18 @@
 Copies the sample package (its tests fail because of a bug) to a temporary git repository,
 runs a task with the bundled replay session, then shows the steps, the diff and the
 project's own tests passing in the task's worktree.
+
+Everything lives in one temporary directory: the sample, and codetap's data, config and
+runtime directories (its own database, worktree and lock), so the user's tasks, database,
+config and daemon are neither read nor touched. The directory is removed at the end
+unless ``--keep`` is given.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import shutil
 import subprocess
 import sys
@@ -19,8 +25,9 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from codetap.cli.common import console, duration_s, exit_code, load_config, run_async
-from codetap.cli.tasks import _Progress
+from codetap.cli.common import console, duration_s, exit_code, run_async
+from codetap.cli.progress import _Progress
+from codetap.config import Config
 from codetap.models.base import ModelConfig
 from codetap.runtime import Runtime, TaskRecord
 
@@ -47,14 +54,26 @@ def session_path() -> Path:
         return Path(path)
 
 
+def demo_env(workdir: Path) -> dict[str, str]:
+    """The environment whose XDG directories all lie under ``workdir``/xdg (created, 0700)."""
+    env = dict(os.environ)
+    for name, var in (("data", "XDG_DATA_HOME"), ("config", "XDG_CONFIG_HOME"),
+                      ("run", "XDG_RUNTIME_DIR"), ("cache", "XDG_CACHE_HOME")):
+        path = workdir / "xdg" / name
+        path.mkdir(parents=True, mode=0o700, exist_ok=True)
+        env[var] = str(path)
+    return env
+
+
 async def run_demo(workdir: Path) -> tuple[TaskRecord, str]:
-    """Run the demo task in ``workdir``; return the finished task and its diff."""
+    """Run the demo task in ``workdir`` with a config whose data, config and runtime
+    directories are under ``workdir`` (:func:`demo_env`); the finished task and its diff."""
     repo = make_sample_repo(workdir)
     console.print(f"[bold]1.[/] sample project copied to {repo}", markup=True)
     failing = await asyncio.to_thread(
         subprocess.run, TEST_COMMAND, cwd=repo, capture_output=True, text=True, check=False)
     console.print(f"   its tests: [red]{escape(failing.stderr.strip().splitlines()[-1])}[/]", markup=True)
-    config = load_config(repo)
+    config = Config.load(env=demo_env(workdir))
     replay = ModelConfig(name="demo-replay", provider="replay", path=str(session_path()),
                          input_price_per_mtok=3.0, output_price_per_mtok=15.0)
     config = dataclasses.replace(config, models={**config.models, "demo-replay": replay})
@@ -72,9 +91,11 @@ async def run_demo(workdir: Path) -> tuple[TaskRecord, str]:
 
 
 @click.command()
-@click.option("--clean", is_flag=True, help="Delete the sample repository and worktree after.")
-def demo(clean: bool) -> None:
-    """Fix a real bug in a bundled sample project, offline (replay model)."""
+@click.option("--keep", is_flag=True,
+              help="Keep the sample repository, the task's worktree and the demo's database.")
+def demo(keep: bool) -> None:
+    """Fix a real bug in a bundled sample project, offline (replay model), in a temporary
+    directory of its own (your tasks and database are untouched)."""
     workdir = Path(tempfile.mkdtemp(prefix="codetap-demo-"))
     try:
         task, diff = run_async(lambda: run_demo(workdir))
@@ -94,9 +115,13 @@ def demo(clean: bool) -> None:
         click.echo(result.stderr.rstrip())
         code = exit_code(task.state) or (1 if result.returncode else 0)
         console.print("[green]demo passed[/]" if code == 0 else "[red]demo failed[/]", markup=True)
-        console.print(f"inspect it: codetap show {task.id}; codetap log {task.id}; "
-                      f"codetap diff {task.id}")
+        if keep:
+            data = workdir / "xdg" / "data"
+            console.print(f"kept in {workdir}; inspect it: XDG_DATA_HOME={data} codetap show "
+                          f"{task.id} (or log, diff)", soft_wrap=True)
+        else:
+            console.print("removed the demo's temporary directory (--keep keeps it)")
     finally:
-        if clean:
+        if not keep:
             shutil.rmtree(workdir, ignore_errors=True)
     sys.exit(code)

@@ -77,7 +77,7 @@ def test_not_a_git_repository(xdg: Path, tmp_path: Path) -> None:
 
 
 def test_demo_runs_offline(xdg: Path) -> None:
-    r = codetap("demo", "--clean")
+    r = codetap("demo")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "demo passed" in r.stdout
     assert "+            cut = cut[: cut.rindex(sep)]" in r.stdout
