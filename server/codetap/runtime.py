@@ -15,12 +15,12 @@ import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 from codetap import redact
 from codetap.agent.roles import WORKFLOWS, default_roles
 from codetap.config import Config
-from codetap.errors import ConfigError, InvalidTransition, StoreError
+from codetap.errors import CodetapError, ConfigError, InvalidTransition, StoreError
 from codetap.models.base import ModelProvider
 from codetap.store import Store, TaskRow, now_rfc3339
 from codetap.tasks import git
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 ATTACH_GRACE_S = 10.0
 TaskRecord = TaskRow
 
-__all__ = ["FileChange", "Question", "Runtime", "RuntimeListener", "TaskRecord"]
+__all__ = ["FileChange", "OwnerBusy", "Question", "Runtime", "RuntimeListener", "TaskRecord"]
 
 
 @dataclass(slots=True)
@@ -46,6 +46,24 @@ class Question:
     question: str
     options: list[str] | None = None
     answer: asyncio.Future[str] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class OwnerBusy(CodetapError):
+    """Another process owns the tasks (a daemon, or another embedded runtime)."""
+
+
+def _take_owner_lock(config: Config) -> IO[bytes]:
+    """The daemon lock of ``config.runtime_dir``, held until closed; OwnerBusy if taken."""
+    from codetap.daemon.lock import DaemonRunning, acquire_lock
+    from codetap.daemon.paths import DaemonPaths
+
+    paths = DaemonPaths(config.runtime_dir).ensure()
+    try:
+        return acquire_lock(paths)
+    except DaemonRunning as exc:
+        raise OwnerBusy(f"{exc}: it owns codetap's tasks, so this process cannot run them "
+                        "too; use the daemon (the CLI and editors do), or stop it with "
+                        "`codetap daemon stop`") from None
 
 
 class RuntimeListener(Protocol):
@@ -86,19 +104,32 @@ class Runtime:
         self._clients = 0
         self._client_attached = asyncio.Event()
         self.attach_grace_s = ATTACH_GRACE_S
+        self._lock: IO[bytes] | None = None
 
     @classmethod
     async def open(
         cls, config: Config, *, resume_interrupted: bool | None = None, recover: bool = True,
-        listeners: Sequence[RuntimeListener] = (),
+        listeners: Sequence[RuntimeListener] = (), take_lock: bool = True,
     ) -> Runtime:
         """Open the store; tasks that were active when the last process died become
         ``interrupted``, and every interrupted task (crash or orderly stop) is resumed
         unless ``resume_interrupted`` (or config ``[daemon] resume_interrupted``) says no.
-        ``listeners`` are subscribed before recovery, so they see it. ``recover=False``
-        (one-shot CLI runs next to a daemon) leaves other tasks alone."""
+        ``listeners`` are subscribed before recovery, so they see it.
+
+        One owner (ARCHITECTURE.md "Ownership"): an embedded runtime (tests, ``codetap lsp
+        --no-daemon``) first takes the daemon lock and raises :class:`OwnerBusy` while a
+        daemon (or another embedded runtime) holds it; ``take_lock=False`` is only for the
+        daemon's worker, whose parent holds the lock. Holding the lock, every active task
+        in the database has lost its owner, so recovery may take them all."""
         redact.register_env(m.api_key_env for m in config.models.values() if m.api_key_env)
-        rt = cls(config, await Store.open(config.db_path))
+        lock = _take_owner_lock(config) if take_lock else None
+        try:
+            rt = cls(config, await Store.open(config.db_path))
+        except BaseException:
+            if lock is not None:
+                lock.close()
+            raise
+        rt._lock = lock
         for listener in listeners:
             rt.subscribe(listener)
         if not recover:
@@ -128,6 +159,9 @@ class Runtime:
         if pool is not None and hasattr(pool, "shutdown"):
             await pool.shutdown()
         await self.store.close()
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     def subscribe(self, listener: RuntimeListener) -> Callable[[], None]:
         """Register ``listener``; returns the function that unregisters it."""

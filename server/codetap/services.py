@@ -51,5 +51,6 @@ def default_services(config: Any) -> dict[str, Any]:
         from codetap.pool.specs import default_specs, merge_specs
     except ImportError:
         return services
-    services["pool"] = LspPool(merge_specs(default_specs(), config.lsp))
+    services["pool"] = LspPool(merge_specs(default_specs(), config.lsp),
+                               env_passthrough=config.env_passthrough)
     return services

@@ -62,14 +62,12 @@ async def bridge(paths: DaemonPaths) -> int:
 async def serve_stdio() -> int:
     """``--no-daemon``: serve one editor in this process (own Runtime)."""
     from codetap.config import Config
-    from codetap.daemon.lock import lock_is_held
     from codetap.lsp.hub import Hub
     from codetap.lsp.server import serve_stream
     from codetap.runtime import Runtime
 
-    paths = DaemonPaths.from_env()
-    # Next to a running daemon, leave its tasks alone (do not mark them interrupted).
-    runtime = await Runtime.open(Config.load(), recover=not lock_is_held(paths))
+    # Takes the daemon lock: refused (OwnerBusy) while a daemon owns the tasks.
+    runtime = await Runtime.open(Config.load())
     hub = Hub(runtime)
     try:
         reader, writer = await _stdio()

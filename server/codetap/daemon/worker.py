@@ -117,7 +117,8 @@ async def serve(fd: int) -> None:
         _confine(config.worker_cpus)
         out = FrameBatcher(writer)
         forward = Forward(out)
-        runtime = await Runtime.open(config, listeners=[forward])
+        # The front process holds the daemon lock for both of them.
+        runtime = await Runtime.open(config, listeners=[forward], take_lock=False)
     except Exception as exc:  # noqa: BLE001 - reported to the front process, typed
         write_frame(writer, ("failed", _exc_info(exc)))
         # The front may already be gone: it loads the same config and reports the error.
