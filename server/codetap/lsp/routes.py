@@ -11,6 +11,7 @@ Errors raised from a codetap error carry ``data: {"type": "<class name>"}``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -34,6 +35,7 @@ from codetap.protocol.models import (
     TaskIdParams,
     TaskListParams,
     TaskListResult,
+    TaskMessageParams,
     TaskRollbackParams,
     TaskStartParams,
     dump,
@@ -93,6 +95,12 @@ async def task_apply(s: Session, p: TaskApplyParams) -> BaseModel:
     return await s.book.apply(task_id, p.hunk_ids)
 
 
+async def task_message(s: Session, p: TaskMessageParams) -> BaseModel:
+    task_id = parse_task_id(p.id)
+    s.book.clear(task_id)  # its suggestions are out of date once the task goes on
+    return task_info(await s.runtime.message(task_id, p.text))
+
+
 async def answer(s: Session, p: AnswerParams) -> BaseModel:
     task_id = parse_task_id(p.id)
     await s.runtime.get_task(task_id)  # an unknown task is bad params, not "no question"
@@ -131,6 +139,7 @@ ROUTES: dict[str, tuple[type[BaseModel], Handler]] = {
     methods.TASK_ROLLBACK: (TaskRollbackParams, task_rollback),
     methods.TASK_APPLY: (TaskApplyParams, task_apply),
     methods.TASK_DISCARD: (TaskIdParams, _simple("discard")),
+    methods.TASK_MESSAGE: (TaskMessageParams, task_message),
     methods.ANSWER: (AnswerParams, answer),
     methods.TASK_EVENTS: (TaskEventsParams, task_events),
     methods.TASK_EVENT_DATA: (TaskEventDataParams, task_event_data),
@@ -159,11 +168,29 @@ async def dispatch(session: Session, method: str, raw: Any) -> dict[str, Any]:
     try:
         result = await handler(session, params)
     except TaskNotFound as exc:
-        raise JsonRpcInvalidParams(str(exc), data=_error_data(exc)) from None
+        raise _user(JsonRpcInvalidParams(str(exc), data=_error_data(exc))) from None
     except CodetapError as exc:
-        raise JsonRpcException(str(exc) or type(exc).__name__, REQUEST_FAILED,
-                               data=_error_data(exc)) from None
+        raise _user(JsonRpcException(str(exc) or type(exc).__name__, REQUEST_FAILED,
+                                     data=_error_data(exc))) from None
     return dump(result)
+
+
+def _user(exc: JsonRpcException) -> JsonRpcException:
+    """Mark an error as the user's (unknown task, illegal operation...): answered to the
+    client, not logged with a traceback in the daemon log."""
+    exc.user_error = True  # type: ignore[attr-defined]
+    return exc
+
+
+class _QuietUserErrors(logging.Filter):
+    """Drops pygls' traceback records of errors marked by :func:`_user`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not getattr(exc, "user_error", False)
+
+
+logging.getLogger("pygls.protocol.json_rpc").addFilter(_QuietUserErrors())
 
 
 def _error_data(exc: CodetapError) -> dict[str, Any]:
