@@ -81,6 +81,8 @@ _ALLOWED: dict[str, set[TaskState]] = {
     "resume": {TaskState.PAUSED, TaskState.INTERRUPTED, TaskState.FAILED},
     "discard": {TaskState.READY, TaskState.FAILED, TaskState.CANCELLED, TaskState.PAUSED},
     "apply": {TaskState.READY},
+    "message": {TaskState.READY, TaskState.APPLIED, TaskState.FAILED, TaskState.CANCELLED,
+                TaskState.PAUSED, TaskState.INTERRUPTED},
     "rollback": {TaskState.PAUSED, TaskState.READY, TaskState.FAILED, TaskState.CANCELLED,
                  TaskState.INTERRUPTED},
 }
@@ -306,6 +308,20 @@ class Runtime:
                                           "rollback": True}))
         await self.store.update_task(task_id, steps=step, tip_commit=commit, summary=None)
         return await self._transition(task_id, TaskState.PAUSED, reason=f"rolled back to step {step}")
+
+    async def message(self, task_id: int, text: str) -> TaskRecord:
+        """A follow-up message on a finished task (ready, applied, failed, cancelled,
+        paused or interrupted): journaled as a ``user`` entry, then the task runs again on
+        the same conversation and branch. InvalidTransition for an active or discarded
+        task (answer a pending question with :meth:`answer` instead)."""
+        task = await self._check(task_id, "message")
+        for ev in await self.store.append(task_id, task.steps, [
+                ("user", {"content": text, "follow_up": True})]):
+            self._notify(ev.task_id, ev.seq, ev.kind, ev.data)
+        task = await self._transition(task_id, TaskState.QUEUED, reason="follow-up message",
+                                      error=None, ended_at=None)
+        self._launch(task)
+        return task
 
     async def answer(self, task_id: int, answer: str) -> TaskRecord:
         """Answer the task's pending question; InvalidTransition if it has none."""

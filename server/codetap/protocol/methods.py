@@ -17,6 +17,7 @@ TASK_RESUME = "codetap/task/resume"
 TASK_ROLLBACK = "codetap/task/rollback"
 TASK_APPLY = "codetap/task/apply"
 TASK_DISCARD = "codetap/task/discard"
+TASK_MESSAGE = "codetap/task/message"
 ANSWER = "codetap/answer"
 TASK_EVENTS = "codetap/task/events"
 TASK_EVENT_DATA = "codetap/task/eventData"
@@ -37,6 +38,7 @@ REQUESTS: tuple[str, ...] = (
     TASK_ROLLBACK,
     TASK_APPLY,
     TASK_DISCARD,
+    TASK_MESSAGE,
     ANSWER,
     TASK_EVENTS,
     TASK_EVENT_DATA,

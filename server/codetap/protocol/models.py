@@ -128,6 +128,14 @@ class TaskApplyResult(_Wire):
     conflicts: int
 
 
+class TaskMessageParams(_Wire):
+    """codetap/task/message params: a follow-up message on a finished task; its
+    conversation and branch go on (ARCHITECTURE.md "Clients")."""
+
+    id: TaskId
+    text: str = Field(min_length=1)
+
+
 class AnswerParams(_Wire):
     """codetap/answer params: the user's answer to the task's pending question/approval."""
 

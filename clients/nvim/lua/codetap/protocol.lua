@@ -165,6 +165,7 @@ M.methods = {
   TASK_ROLLBACK = "codetap/task/rollback",
   TASK_APPLY = "codetap/task/apply",
   TASK_DISCARD = "codetap/task/discard",
+  TASK_MESSAGE = "codetap/task/message",
   ANSWER = "codetap/answer",
   TASK_EVENTS = "codetap/task/events",
   TASK_EVENT_DATA = "codetap/task/eventData",
