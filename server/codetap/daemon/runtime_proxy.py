@@ -16,7 +16,7 @@ import itertools
 import logging
 import socket
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,10 +25,10 @@ from codetap.daemon import prelaunch
 from codetap.daemon.frames import frame_bytes, read_frame, write_frame
 from codetap.errors import CodetapError
 from codetap.store import Store
-from codetap.types import TaskState
+from codetap.types import JSON, TaskState
 
 if TYPE_CHECKING:
-    from codetap.runtime import Question, RuntimeListener, TaskRecord
+    from codetap.runtime import FileChange, Question, RuntimeListener, TaskRecord
 
 log = logging.getLogger(__name__)
 RESTART_LIMIT = 5
@@ -76,7 +76,7 @@ class RemoteRuntime:
     async def ready(self) -> None:
         """Wait until the launched worker's Runtime is open; its start errors propagate."""
         await self._handshake()
-        self._reader = await Store.open(self.config.db_path)
+        self._reader = await Store.open_readonly(self.config.db_path)
         await self._sync_questions()
 
     async def _spawn(self) -> None:
@@ -94,7 +94,7 @@ class RemoteRuntime:
         if first is None or first[0] != "ready":
             await asyncio.to_thread(self._proc.wait)
             if first is not None and first[0] == "failed":
-                raise _rebuild(first[1])
+                raise rebuild_error(first[1])
             raise CodetapError(f"the runtime worker exited at start (status {self._proc.returncode})")
         self._pump = asyncio.create_task(self._read(reader))
 
@@ -104,7 +104,7 @@ class RemoteRuntime:
                 fut = self._pending.pop(frame[1], None)
                 if fut is not None and not fut.done():
                     ok, value = frame[2], frame[3]
-                    fut.set_result(value) if ok else fut.set_exception(_rebuild(value))
+                    fut.set_result(value) if ok else fut.set_exception(rebuild_error(value))
             elif frame[0] == "event":
                 self._dispatch(frame[1], frame[2])
                 # Let editor requests that arrived meanwhile run between events: a busy
@@ -162,7 +162,9 @@ class RemoteRuntime:
             getattr(listener, method)(*args)
 
     async def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        """Run ``Runtime.<method>(*args, **kwargs)`` in the worker; its result or exception."""
+        """Run ``Runtime.<method>(*args, **kwargs)`` in the worker (``method`` one of
+        :data:`codetap.runtime_api.WORKER_CALLS`); its result, or its exception rebuilt
+        as the same CodetapError subclass. WorkerGone if the worker is not running."""
         if self._writer is None or self._writer.is_closing():
             raise WorkerGone("the runtime worker is not running")
         call_id = next(self._ids)
@@ -179,13 +181,57 @@ class RemoteRuntime:
         except WorkerGone:
             pass  # replayed to the next worker when it starts
 
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        if name.startswith("_"):
-            raise AttributeError(name)
+    # -- RuntimeAPI: commands go to the worker, row reads come from the read-only store --
 
-        async def forward(*args: Any, **kwargs: Any) -> Any:
-            return await self.call(name, *args, **kwargs)
-        return forward
+    async def diff(self, task_id: int) -> str:
+        result: str = await self.call("diff", task_id)
+        return result
+
+    async def file_changes(self, task_id: int) -> list[FileChange]:
+        result: list[FileChange] = await self.call("file_changes", task_id)
+        return result
+
+    async def start_task(self, intent: str, root: Path, *, scope: JSON | None = None,
+                         model: str | None = None, workflow: str | None = None,
+                         overlay: Mapping[Path, str] | None = None) -> TaskRecord:
+        return await self._task("start_task", intent, root, scope=scope, model=model,
+                                workflow=workflow, overlay=dict(overlay or {}))
+
+    async def cancel(self, task_id: int) -> TaskRecord:
+        return await self._task("cancel", task_id)
+
+    async def pause(self, task_id: int) -> TaskRecord:
+        return await self._task("pause", task_id)
+
+    async def resume(self, task_id: int) -> TaskRecord:
+        return await self._task("resume", task_id)
+
+    async def discard(self, task_id: int) -> TaskRecord:
+        return await self._task("discard", task_id)
+
+    async def mark_applied(self, task_id: int) -> TaskRecord:
+        return await self._task("mark_applied", task_id)
+
+    async def rollback(self, task_id: int, step: int) -> TaskRecord:
+        return await self._task("rollback", task_id, step)
+
+    async def message(self, task_id: int, text: str) -> TaskRecord:
+        return await self._task("message", task_id, text)
+
+    async def answer(self, task_id: int, answer: str) -> TaskRecord:
+        return await self._task("answer", task_id, answer)
+
+    async def set_suggestion_status(self, task_id: int,
+                                    rows: Sequence[tuple[str, str, str, JSON]]) -> None:
+        await self.call("set_suggestion_status", task_id, list(rows))
+
+    async def suggestion_statuses(self, task_id: int) -> dict[str, str]:
+        result: dict[str, str] = await self.call("suggestion_statuses", task_id)
+        return result
+
+    async def _task(self, method: str, *args: Any, **kwargs: Any) -> TaskRecord:
+        result: TaskRecord = await self.call(method, *args, **kwargs)
+        return result
 
     @property
     def worker_pid(self) -> int | None:
@@ -234,15 +280,20 @@ class RemoteRuntime:
             await self._reader.close()
 
 
-def _rebuild(info: tuple[str, str, dict[str, Any]]) -> Exception:
+def rebuild_error(info: tuple[str, str, dict[str, Any]]) -> Exception:
+    """The worker's exception ``(qualified class name, message, simple attributes)``
+    rebuilt as the same :class:`CodetapError` subclass; anything else (a bug in the
+    worker) becomes a plain CodetapError that names the original class."""
     path, message, attrs = info
     module, _, name = path.rpartition(".")
-    try:
-        cls = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        cls = CodetapError
-    if not (isinstance(cls, type) and issubclass(cls, Exception)):
-        cls = CodetapError
+    cls: Any = None
+    if module == "codetap" or module.startswith("codetap."):
+        try:
+            cls = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError):
+            cls = None
+    if not (isinstance(cls, type) and issubclass(cls, CodetapError)):
+        return CodetapError(f"internal error in the runtime worker: {name}: {message}")
     exc: Exception = cls.__new__(cls)
     Exception.__init__(exc, message)
     exc.__dict__.update(attrs)

@@ -73,7 +73,7 @@ class Daemon:
             from codetap.lsp.hub import Hub
             from codetap.lsp.server import serve_stream  # noqa: F401 - warm the import
             await runtime.ready()
-            self.hub = Hub(runtime)  # type: ignore[arg-type]
+            self.hub = Hub(runtime)
             # What is alive now (modules, the LSP type tables) lives as long as the daemon:
             # move it out of the collector's reach, so no later full collection walks it
             # (40-80 ms each, a pause every open editor would feel).

@@ -29,8 +29,10 @@ from typing import Any
 from codetap.children import watch_children_by_pidfd
 from codetap.config import Config
 from codetap.daemon.frames import FrameBatcher, read_frame, write_frame
+from codetap.errors import CodetapError
 from codetap.redact import install_log_filter
 from codetap.runtime import Question, Runtime, TaskRecord
+from codetap.runtime_api import WORKER_CALLS
 from codetap.types import JSON, TaskState
 
 log = logging.getLogger(__name__)
@@ -89,6 +91,8 @@ class Forward:
 async def _call(runtime: Runtime, out: FrameBatcher, call_id: int, method: str,
                 args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     try:
+        if method not in WORKER_CALLS:
+            raise CodetapError(f"the runtime worker has no call {method!r}")
         value = getattr(runtime, method)(*args, **kwargs)
         if asyncio.iscoroutine(value):
             value = await value

@@ -21,7 +21,8 @@ from codetap.types import TaskState
 if TYPE_CHECKING:
     from codetap.delivery.suggestions import Suggestion
     from codetap.lsp.session import Session
-    from codetap.runtime import FileChange, Question, Runtime, TaskRecord
+    from codetap.runtime import FileChange, Question, TaskRecord
+    from codetap.runtime_api import RuntimeAPI
 
 REJECTED = "rejected"
 ACCEPTED = "accepted"
@@ -30,7 +31,7 @@ ACCEPTED = "accepted"
 class Hub:
     """Shared daemon state; implements the runtime's ``RuntimeListener`` protocol."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: RuntimeAPI) -> None:
         self.runtime = runtime
         self.sessions: list[Session] = []
         self._statuses: dict[int, dict[str, str]] = {}

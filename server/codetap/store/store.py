@@ -179,6 +179,21 @@ class Store:
             raise
         return cls(conn, writer, path)
 
+    @classmethod
+    async def open_readonly(cls, path: Path) -> Store:
+        """Open an existing database for reading only (the daemon's front process: the
+        runtime worker is the one writer). Both connections are SQLite ``mode=ro``: any
+        write raises ``sqlite3.OperationalError`` (attempt to write a readonly database).
+        StoreError when the file is missing or unreadable."""
+        uri = f"{path.resolve().as_uri().replace('file://', 'file:', 1)}?mode=ro"
+        try:
+            writer = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=2.0)
+            writer.execute("PRAGMA user_version").fetchone()
+            conn = await aiosqlite.connect(uri, uri=True, isolation_level=None, timeout=2.0)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open database {path} for reading: {exc}") from None
+        return cls(conn, writer, path)
+
     async def close(self) -> None:
         """Close both connections (the last one checkpoints the WAL)."""
         await self._conn.close()
