@@ -6,7 +6,10 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import make_repo
 from tests.unit.agent.test_task_run import CALC, TEST, fix_session, session
@@ -16,6 +19,13 @@ def codetap(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
     return subprocess.run([sys.executable, "-m", "codetap", *args], capture_output=True,
                           text=True, cwd=cwd, env=dict(os.environ), timeout=120,
                           check=False)
+
+
+@pytest.fixture(autouse=True)
+def daemon_stopped(xdg: Path) -> Iterator[None]:
+    """`codetap run` starts the daemon (tasks run there): stop it after each test."""
+    yield
+    codetap("daemon", "stop")
 
 
 def configure(xdg: Path, session_path: Path) -> None:
@@ -89,7 +99,7 @@ def test_run_no_wait_hands_the_task_to_the_daemon(xdg: Path, tmp_path: Path) -> 
     repo = make_repo(tmp_path / "repo", {"calc.py": CALC, "test_calc.py": TEST})
     configure(xdg, fix_session(tmp_path / "s.jsonl"))
     try:
-        r = codetap("run", "make add add", "--repo", str(repo), "--no-wait", "--json")
+        r = codetap("run", "make add add", "--repo", str(repo), "--detach", "--json")
         assert r.returncode == 0, r.stderr
         info = json.loads(r.stdout)
         assert info["state"] in ("queued", "running")
@@ -108,7 +118,9 @@ def test_gc_prunes_old_tasks_worktree_branch_and_journal(xdg: Path, tmp_path: Pa
     from tests.conftest import git
     repo = make_repo(tmp_path / "repo", {"calc.py": CALC, "test_calc.py": TEST})
     configure(xdg, fix_session(tmp_path / "s.jsonl"))
-    task = json.loads(codetap("run", "make add add", "--repo", str(repo), "--json").stdout)
+    assert codetap("run", "make add add", "--repo", str(repo)).returncode == 0
+    codetap("daemon", "stop")  # gc runs its own runtime, refused while a daemon owns tasks
+    task = json.loads(codetap("show", "1", "--json").stdout)
     worktree = Path(task["worktree"])
     assert worktree.is_dir() and "codetap/task-1" in git(repo, "branch", "--list")
     dry = codetap("gc", "--days", "0", "--dry-run", "--yes")  # --yes: never reviewed
