@@ -9,6 +9,9 @@ Sources, later ones winning key by key (tables are merged, values replaced):
    once the user runs ``codetap trust <repo>`` (:mod:`codetap.trust`) it is merged like
    the user's file, ``[policy]`` lists joining the user's.
 
+Tables are checked against :mod:`codetap.config_schema` (pydantic) when read; a wrong
+type or unknown key is a ConfigError naming the file and the dotted key. A long-lived
+process calls :meth:`Config.reloaded` (two ``stat`` calls) to pick up an edited user file.
 Data lives in ``$XDG_DATA_HOME/codetap/`` (default ``~/.local/share``): the database
 ``codetap.db`` and the task worktrees (ARCHITECTURE.md "Where things live").
 
@@ -32,11 +35,9 @@ Example::
     max_wall_s = 3600
 
     [daemon]
-    resume_interrupted = "auto"    # "auto": resume tasks a crash interrupted; else on request
-    worker_priority = "idle"       # "idle": tasks run only on CPU nothing else wants
-                                   # (Linux SCHED_IDLE); "low": nice +10
-    worker_cpus = "auto"           # "auto": every CPU but one, kept for the editor;
-                                   # "all"; or a list of CPU numbers, e.g. [2, 3]
+    resume_interrupted = "auto"    # resume tasks a crash interrupted; "manual": on request
+    worker_priority = "idle"       # SCHED_IDLE: only CPU nothing else wants; "low": nice +10
+    worker_cpus = "auto"           # every CPU but one (kept for the editor); "all"; [2, 3]
 
     [policy]                       # which bash commands need approval (codetap.policy)
     bash = "allow"                 # a command no pattern matches: allow | ask | deny
@@ -46,8 +47,7 @@ Example::
 
     [tools]
     bash_timeout_s = 120
-    env_passthrough = ["NPM_TOKEN"] # variables tool processes may see beyond the ordinary
-                                    # ones (codetap.tools.environment)
+    env_passthrough = ["NPM_TOKEN"] # extra variables tools may see (codetap.tools.environment)
 
     [sandbox]                      # bubblewrap around bash (codetap.tools.sandbox)
     mode = "auto"                  # auto | required | off
