@@ -27,6 +27,7 @@ from codetap.tasks import git
 from codetap.tasks.engine import TaskDeps, run_task
 from codetap.tasks.git import FileChange
 from codetap.tasks.states import check_transition
+from codetap.tools.base import Services
 from codetap.types import JSON, TaskState
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,7 @@ class Runtime:
         self.config = config
         self.store = store
         from codetap.services import default_services
-        self.services: dict[str, Any] = default_services(config)
+        self.services: Services = default_services(config)
         self._runs: dict[int, asyncio.Task[TaskRow]] = {}
         self._stop_as: dict[int, TaskState] = {}
         self._providers: dict[str, ModelProvider] = {}
@@ -136,7 +137,7 @@ class Runtime:
             rt.subscribe(listener)
         if not recover:
             return rt
-        groups = rt.services.get("process_groups")
+        groups = rt.services.process_groups
         if groups is not None:
             for pgid in groups.kill_leftovers():
                 log.warning("killed process group %d left by a runtime that died", pgid)
@@ -157,9 +158,8 @@ class Runtime:
             await self._stop(task_id, TaskState.INTERRUPTED)
         for p in self._providers.values():
             await p.aclose()
-        pool = self.services.get("pool")
-        if pool is not None and hasattr(pool, "shutdown"):
-            await pool.shutdown()
+        if self.services.pool is not None:
+            await self.services.pool.shutdown()
         await self.store.close()
         if self._lock is not None:
             self._lock.close()
@@ -403,10 +403,10 @@ class Runtime:
         for warning in project.warnings:
             log.warning("task %s: %s", task.id, warning)
         role = default_roles(project.limits)[WORKFLOWS[task.workflow][0]]
-        services = dict(self.services)
-        services["ask"] = lambda question, options=None, kind="question": self.ask(
+        services = self.services.copy()
+        services.ask = lambda question, options=None, kind="question": self.ask(
             task.id, question, options, kind)
-        services["can_ask"] = self.can_ask
+        services.can_ask = self.can_ask
         from codetap.services import repo_map_for
         return TaskDeps(self.store, self.config.worktrees_dir, self._provider(task.model), role,
                         services, project.bash_timeout_s, self._notify,

@@ -10,7 +10,10 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from codetap.tools.base import Services
 
 log = logging.getLogger(__name__)
 
@@ -40,17 +43,18 @@ def repo_map_for(runtime: Any) -> Callable[[Path, str], Awaitable[str]] | None:
     return build
 
 
-def default_services(config: Any) -> dict[str, Any]:
+def default_services(config: Any) -> Services:
     """Services every task gets: the LSP client pool (servers start lazily, so this is
-    cheap) and where the symbol index keeps its cache."""
+    cheap), where the symbol index keeps its cache, the tool process-group registry."""
+    from codetap.tools.base import Services
     from codetap.tools.procgroups import ProcessGroups
-    services: dict[str, Any] = {"index_cache_dir": config.cache_dir / "index",
-                                "process_groups": ProcessGroups(config.runtime_dir / "pgroups")}
+    services = Services(index_cache_dir=config.cache_dir / "index",
+                        process_groups=ProcessGroups(config.runtime_dir / "pgroups"))
     try:
         from codetap.pool.pool import LspPool
         from codetap.pool.specs import default_specs, merge_specs
     except ImportError:
         return services
-    services["pool"] = LspPool(merge_specs(default_specs(), config.lsp),
-                               env_passthrough=config.env_passthrough)
+    services.pool = LspPool(merge_specs(default_specs(), config.lsp),
+                            env_passthrough=config.env_passthrough)
     return services

@@ -255,7 +255,7 @@ class Agent:
                               f"({verdict.reason()}). Do without it.", is_error=True)
         answer = self.state.approvals.get(call.id)
         if answer is None:
-            ask = self.ctx.services.get("ask")
+            ask = self.ctx.services.ask
             nobody = await self._nobody_to_ask(ask)
             if nobody is not None:
                 return ToolResult(f"error: not run: it needs the user's approval "
@@ -280,7 +280,7 @@ class Agent:
             return 'the policy says not to ask when unattended ([policy] unattended = "deny")'
         if ask is None:
             return "no user is reachable in this run"
-        can_ask = self.ctx.services.get("can_ask")
+        can_ask = self.ctx.services.can_ask
         if can_ask is not None and not await can_ask():
             return "no editor or other client is attached to answer"
         return None

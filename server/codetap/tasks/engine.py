@@ -24,7 +24,7 @@ from codetap.policy import CommandPolicy
 from codetap.store import Store, TaskRow
 from codetap.store.faults import fault_point
 from codetap.tasks import git
-from codetap.tools.base import ToolContext
+from codetap.tools.base import Services, ToolContext
 from codetap.tools.registry import make_tools, registered_tools
 from codetap.tools.sandbox import SandboxSettings
 from codetap.types import JSON, Message, TaskState
@@ -74,7 +74,7 @@ class TaskDeps:
     worktrees_dir: Path
     provider: ModelProvider
     role: Role
-    services: dict[str, Any]
+    services: Services
     bash_timeout_s: float
     notify: Notify
     updated: Updated
@@ -170,7 +170,7 @@ async def run_task(deps: TaskDeps, task: TaskRow) -> Outcome:
     if deps.warnings:
         await journal.record(state.step, [("warning", {"message": w}) for w in deps.warnings])
     ctx = ToolContext(workspace=task.worktree.resolve(), reads=state.reads, todo=state.todo,
-                      bash_timeout_s=deps.bash_timeout_s, services=dict(deps.services),
+                      bash_timeout_s=deps.bash_timeout_s, services=deps.services.copy(),
                       policy=deps.policy, sandbox=deps.sandbox,
                       env_passthrough=deps.env_passthrough)
     tools = {t.name: t for t in make_tools(n for n in deps.role.tools if _available(n))}

@@ -1,6 +1,6 @@
 """The ``ask`` tool: put a question to the user and wait for the answer.
 
-The runtime supplies ``ctx.services["ask"]`` (an async callable ``(question, options) ->
+The runtime supplies ``ctx.services.ask`` (an async callable ``(question, options) ->
 answer``); while it waits the task is ``waiting`` (ARCHITECTURE.md "Tasks"). The question is
 journaled as the call's intent, so it is asked again after a daemon restart.
 """
@@ -37,7 +37,7 @@ class AskTool(Tool):
     idempotent = True
 
     async def run(self, args: JSON, ctx: ToolContext) -> ToolResult:
-        ask = ctx.services.get("ask")
+        ask = ctx.services.ask
         if ask is None:
             raise ToolError("no user is reachable to answer questions in this run; decide yourself")
         answer = await ask(args["question"], args.get("options"))

@@ -9,10 +9,12 @@ into error results by :func:`run_tool`; a tool never crashes the task.
 from __future__ import annotations
 
 import abc
+import dataclasses
 import functools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from codetap.errors import ToolError
 from codetap.policy import CommandPolicy
@@ -21,6 +23,10 @@ from codetap.types import JSON, ToolResult, ToolSpec
 
 if TYPE_CHECKING:
     import jsonschema
+
+    from codetap.index import SymbolIndex
+    from codetap.pool.pool import LspPool
+    from codetap.tools.procgroups import ProcessGroups
 
 
 @dataclass(slots=True)
@@ -34,14 +40,44 @@ class FileRead:
     sha256: str
 
 
+AskFn = Callable[..., Awaitable[str]]
+
+
+@dataclass(slots=True)
+class Services:
+    """Long-lived helpers the runtime lends a task's tools; each None when unavailable.
+
+    ``pool``: the language-server pool (:class:`codetap.pool.pool.LspPool`); ``index``: a
+    symbol index (:class:`codetap.index.SymbolIndex`) of the workspace, built by the
+    ``symbols`` tool on first use when the runtime gave none (``own_index`` when ``index``
+    belongs to another root); ``index_cache_dir``: where indexes keep their cache;
+    ``process_groups``: the registry of running tool process groups (killed after a
+    crash); ``ask(question, options=None, kind="question") -> answer``: puts the task in
+    ``waiting`` until the user answers; ``can_ask() -> bool``: whether anybody is attached
+    to answer.
+    """
+
+    pool: LspPool | None = None
+    index: SymbolIndex | None = None
+    own_index: SymbolIndex | None = None
+    index_cache_dir: Path | None = None
+    process_groups: ProcessGroups | None = None
+    ask: AskFn | None = None
+    can_ask: Callable[[], Awaitable[bool]] | None = None
+
+    def copy(self) -> Services:
+        """A shallow copy (one per task: the ``symbols`` tool fills ``index`` in it)."""
+        return dataclasses.replace(self)
+
+
 @dataclass(slots=True)
 class ToolContext:
     """Per-task state shared by the tools of one task.
 
     ``workspace`` is the task's worktree (absolute, resolved). ``reads`` maps a workspace
     relative POSIX path to what was last read of it (the edit tool's staleness check).
-    ``todo`` is the task plan as set by the ``todo`` tool. ``services`` holds optional
-    long-lived helpers keyed by name (``"pool"``, ``"index"``) injected by the runtime.
+    ``todo`` is the task plan as set by the ``todo`` tool. ``services`` holds the
+    long-lived helpers injected by the runtime (:class:`Services`).
     ``policy`` says which ``bash`` commands need approval (checked by the agent loop).
     ``sandbox`` says how ``bash`` is sandboxed (:mod:`codetap.tools.sandbox`);
     ``env_passthrough`` names the extra variables tool processes may see (exact names or
@@ -55,7 +91,7 @@ class ToolContext:
     bash_timeout_s: float = 120.0
     output_cap_bytes: int = 30_000
     env: dict[str, str] = field(default_factory=dict)
-    services: dict[str, Any] = field(default_factory=dict)
+    services: Services = field(default_factory=Services)
     policy: CommandPolicy = field(default_factory=CommandPolicy)
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
     env_passthrough: tuple[str, ...] = ()

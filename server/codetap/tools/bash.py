@@ -132,7 +132,7 @@ async def _run(launch: Launch, ctx: ToolContext, timeout: float) -> ToolResult:
         stderr=asyncio.subprocess.STDOUT,
         start_new_session=True,
     )
-    groups = ctx.services.get("process_groups")
+    groups = ctx.services.process_groups
     if groups is not None:
         groups.add(proc.pid)
     buf = OutputBuffer(ctx.output_cap_bytes)

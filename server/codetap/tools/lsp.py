@@ -1,11 +1,11 @@
 """The ``lsp`` tool: code navigation through real language servers (ARCHITECTURE.md
 "Tool contract": ``operation``, ``path``, ``line``, ``character``; 1-based).
 
-Uses ``ctx.services["pool"]`` (a :class:`codetap.pool.LspPool`) with ``ctx.workspace`` as
+Uses ``ctx.services.pool`` (a :class:`codetap.pool.LspPool`) with ``ctx.workspace`` as
 the workspace root. Results are compact: ``relative/path.py:LINE: line text``, at most
 ``MAX_RESULTS`` lines then ``(N more)``, and a first line saying when the answer may be
 incomplete because the server was still loading. When no server serves the file, the
-answer comes from the tree-sitter index (``ctx.services["index"]``) when there is one,
+answer comes from the tree-sitter index (``ctx.services.index``) when there is one,
 and says so.
 """
 
@@ -64,7 +64,7 @@ class LspTool(Tool):
         if not path.is_file():
             raise ToolError(f"{args['path']}: no such file")
         line, character = int(args.get("line", 1)), int(args.get("character", 1))
-        pool = ctx.services.get("pool")
+        pool = ctx.services.pool
         try:
             from codetap.pool.ops import run_operation
             from codetap.pool.pool import LspPool
@@ -156,7 +156,7 @@ def _fallback(
     ctx: ToolContext, why: str, operation: str, path: Path, line: int, character: int
 ) -> ToolResult:
     """Answer definition/references from the syntax index when no server can."""
-    index = ctx.services.get("index")
+    index = ctx.services.index
     finder = {"definition": definitions_at, "references": references_at}.get(operation)
     if not isinstance(index, SymbolIndex) or finder is None:
         raise ToolError(f"{why}. The lsp tool cannot answer for this file; try grep or symbols.")

@@ -7,8 +7,8 @@ contract": ``query?``, ``path?``).
 - ``path`` alone: the definitions of that file (or of the files under that directory).
 - neither: the repo map (:func:`codetap.index.render_repo_map`, :data:`MAP_TOKENS`).
 
-The index is ``ctx.services["index"]`` when the runtime provides one for this workspace;
-otherwise one is built on first use (cache in ``ctx.services["index_cache_dir"]`` or the
+The index is ``ctx.services.index`` when the runtime provides one for this workspace;
+otherwise one is built on first use (cache in ``ctx.services.index_cache_dir`` or the
 temp directory) and kept in ``ctx.services``. Every call refreshes it first (only changed
 files are re-parsed); building and rendering run in a worker thread.
 """
@@ -34,27 +34,28 @@ MAX_RESULTS = 50
 MAX_FILE_SYMBOLS = 200
 MAX_LINE_CHARS = 160
 MAP_TOKENS = 1024
-_OWN_INDEX = "symbols_index"  # services key of an index this tool built itself
 
 
 async def workspace_index(ctx: ToolContext) -> SymbolIndex:
     """The up-to-date index of ``ctx.workspace``: the runtime's, or one built lazily.
 
-    The runtime's ``services["index"]`` is used when its root is the workspace. Otherwise
-    an index is built (in a thread) and stored in ``services["index"]`` if that slot is
-    free, else under a private key. Refreshes before returning.
+    The runtime's ``services.index`` is used when its root is the workspace. Otherwise
+    an index is built (in a thread) and kept in ``services.index`` if that slot is free,
+    else in ``services.own_index``. Refreshes before returning.
     """
     root = Path(os.path.realpath(ctx.workspace))
-    for key in ("index", _OWN_INDEX):
-        index = ctx.services.get(key)
+    for index in (ctx.services.index, ctx.services.own_index):
         if isinstance(index, SymbolIndex) and index.root == root:
             await index.refresh_async()
             return index
-    cache_dir = ctx.services.get("index_cache_dir")
+    cache_dir = ctx.services.index_cache_dir
     cache = Path(cache_dir) if cache_dir else Path(tempfile.gettempdir()) / "codetap-index"
     index = SymbolIndex(root, cache)
     await index.build_async()
-    ctx.services["index" if "index" not in ctx.services else _OWN_INDEX] = index
+    if ctx.services.index is None:
+        ctx.services.index = index
+    else:
+        ctx.services.own_index = index
     return index
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
 
 from codetap.index import SymbolIndex
 from codetap.pool import LspPool, default_specs, merge_specs
-from codetap.tools.base import ToolContext, run_tool
+from codetap.tools.base import Services, ToolContext, run_tool
 from codetap.tools.lsp import MAX_RESULTS, PARTIAL_NOTE, LspTool
 from codetap.tools.registry import registered_tools
 from tests.unit.pool.conftest import needs_basedpyright
@@ -34,8 +35,8 @@ async def pool() -> AsyncIterator[LspPool]:
         await p.shutdown()
 
 
-def context(root: Path, **services: object) -> ToolContext:
-    return ToolContext(workspace=root, services=dict(services))
+def context(root: Path, **services: Any) -> ToolContext:
+    return ToolContext(workspace=root, services=Services(**services))
 
 
 async def test_registered() -> None:

@@ -25,7 +25,7 @@ def ws(workspace: Path, ctx: ToolContext, tmp_path: Path) -> Path:
     for rel, text in FILES.items():
         (workspace / rel).parent.mkdir(parents=True, exist_ok=True)
         (workspace / rel).write_text(text)
-    ctx.services["index_cache_dir"] = str(tmp_path / "index-cache")
+    ctx.services.index_cache_dir = tmp_path / "index-cache"
     return workspace
 
 
@@ -98,24 +98,24 @@ async def test_errors_are_results(ws: Path, ctx: ToolContext) -> None:
 
 async def test_index_is_built_once_and_kept_fresh(ws: Path, ctx: ToolContext) -> None:
     await call(ctx, query="Circle")
-    index = ctx.services["index"]
+    index = ctx.services.index
     assert isinstance(index, SymbolIndex) and index.parse_count == 3
     (ws / "shapes/util.py").write_text("def compute_volume(s):\n    return 0\n")
     out = await call(ctx, query="compute")
     assert "compute_volume" in out and "compute_area" not in out
-    assert ctx.services["index"] is index and index.parse_count == 4
+    assert ctx.services.index is index and index.parse_count == 4
 
 
 async def test_uses_the_runtime_index(ws: Path, ctx: ToolContext, tmp_path: Path) -> None:
     provided = SymbolIndex(ws, tmp_path / "runtime-cache")
     provided.build()
-    ctx.services["index"] = provided
+    ctx.services.index = provided
     await call(ctx, query="Circle")
-    assert ctx.services["index"] is provided and provided.parse_count == 3
+    assert ctx.services.index is provided and provided.parse_count == 3
     # An index of another root is not used (and not replaced).
     other = tmp_path / "other"
     other.mkdir()
     foreign = SymbolIndex(other, tmp_path / "runtime-cache")
-    ctx.services["index"] = foreign
+    ctx.services.index = foreign
     assert "class Circle" in await call(ctx, query="Circle")
-    assert ctx.services["index"] is foreign
+    assert ctx.services.index is foreign
