@@ -187,3 +187,24 @@ def test_daemon_started_while_run_works_one_owner(cenv: Env, how: str) -> None:
     log: Any = cenv.paths.log.read_text()
     assert "IntegrityError" not in log and "Traceback" not in log
     assert os.path.exists(cenv.paths.socket)
+
+
+def test_continue_goes_on_with_the_same_conversation_and_branch(
+        env: Env, tmp_path: Path, xdg: Path) -> None:
+    first = session_lines()
+    again = [{"tool_calls": [{"name": "edit", "arguments": {
+        "path": "calc.py", "old_string": "return a * b", "new_string": "return b * a"}}]},
+        {"tool_calls": [{"name": "finish", "arguments": {"summary": "mul commutes"}}]}]
+    write_config(xdg, tmp_path, {"twice": first + again})
+    r = codetap(env, "run", "fix add")
+    assert r.returncode == 0, r.stdout + r.stderr
+    before = json.loads(codetap(env, "show", "1", "--json").stdout)
+    r = codetap(env, "continue", "1", "now swap mul's operands")
+    assert r.returncode == 0, r.stdout + r.stderr
+    after = json.loads(codetap(env, "show", "1", "--json").stdout)
+    assert after["state"] == "ready" and after["summary"] == "mul commutes"
+    assert after["branch"] == before["branch"] and after["steps"] > before["steps"]
+    diff = codetap(env, "diff", "1").stdout
+    assert "+    return a + b" in diff and "+    return b * a" in diff
+    log = [json.loads(line) for line in codetap(env, "log", "1").stdout.splitlines()]
+    assert any(e.get("kind") == "user" and e.get("data", {}).get("follow_up") for e in log)
