@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "doctor": "codetap.cli.doctor:doctor",
     "daemon": "codetap.cli.daemon:daemon",
     "lsp": "codetap.cli.daemon:lsp",
+    "acp": "codetap.acp.command:acp",
 }
 """Command name -> ``module:attribute`` of its click command."""
 
