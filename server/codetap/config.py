@@ -52,6 +52,11 @@ Example::
     [sandbox]                      # bubblewrap around bash (codetap.tools.sandbox)
     mode = "auto"                  # auto | required | off
     network = "off"
+
+    [verify]                       # run after `finish` (codetap.tasks.verify)
+    command = "make check"         # default: detected (pytest, unittest, npm, go, cargo, make)
+    max_rounds = 2                 # verification runs before the task ends unverified
+    strategy = "full"              # full | changed | none
 """
 
 from __future__ import annotations
@@ -70,6 +75,7 @@ from codetap.daemon.paths import runtime_dir_from_env
 from codetap.errors import ConfigError
 from codetap.models.base import ModelConfig
 from codetap.policy import CommandPolicy
+from codetap.tasks.verify import VerifySettings
 from codetap.tools.sandbox import SandboxSettings
 from codetap.trust import TRUST_FILE
 
@@ -122,6 +128,7 @@ class Config:
     policy: CommandPolicy = field(default_factory=CommandPolicy)
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
     env_passthrough: tuple[str, ...] = ()
+    verify: VerifySettings = field(default_factory=VerifySettings)
     warnings: tuple[str, ...] = ()
     user_table: dict[str, Any] = field(default_factory=dict, repr=False)
     stamp: tuple[FileStamp, FileStamp] = ((-1, -1), (-1, -1))
@@ -242,6 +249,7 @@ class Config:
             worker_cpus=cpus if isinstance(cpus, str) else tuple(cpus),
             bash_timeout_s=float(parsed.tools.bash_timeout_s),
             env_passthrough=tuple(parsed.tools.env_passthrough),
+            verify=VerifySettings(**parsed.verify.model_dump()),
             lsp=dict(parsed.lsp),
             user_config_path=user,
         )

@@ -96,6 +96,15 @@ class StoreTable(_Table):
     path: Name | None = None
 
 
+class VerifyTable(_Table):
+    """``[verify]``: the check run after ``finish`` (:mod:`codetap.tasks.verify`)."""
+
+    command: Name | None = None
+    max_rounds: Annotated[int, Field(ge=1)] = 2
+    strategy: Literal["full", "changed", "none"] = "full"
+    timeout_s: Positive = 900.0
+
+
 class ConfigFile(_Table):
     """A whole ``config.toml``."""
 
@@ -105,6 +114,7 @@ class ConfigFile(_Table):
     daemon: DaemonTable = DaemonTable()
     tools: ToolsTable = ToolsTable()
     store: StoreTable = StoreTable()
+    verify: VerifyTable = VerifyTable()
     lsp: dict[str, Any] = {}
     policy: dict[str, Any] = {}
     sandbox: dict[str, Any] = {}

@@ -7,11 +7,13 @@ An untrusted project file may only make the user's settings stricter:
   and ``unattended = "deny"`` apply; its ``allow`` patterns and a looser default do not;
 - ``[sandbox]``: a stricter mode, network off, lower process and memory limits;
   no paths added (:meth:`codetap.tools.sandbox.SandboxSettings.tightened`);
-- ``[limits]`` and ``[tools] bash_timeout_s``: only lower values.
+- ``[limits]`` and ``[tools] bash_timeout_s``: only lower values;
+- ``[verify]``: lower ``max_rounds``/``timeout_s`` and any ``strategy``; never ``command``
+  (:meth:`codetap.tasks.verify.VerifySettings.tightened`).
 
 Everything else decides where credentials go or which programs codetap itself starts
 (``[models.*]``, ``default_model``, ``[lsp]``, ``[tools] env_passthrough``, ``[store]``,
-``[daemon]``) and is ignored. Each ignored key is named, dotted (``models.x.base_url``), in
+``[daemon]``, ``[verify] command``) and is ignored. Each ignored key is named, dotted (``models.x.base_url``), in
 one warning that also says how to trust the project (``codetap trust PATH``).
 """
 
@@ -39,6 +41,7 @@ def untrusted_overlay(config: Config, table: dict[str, Any], path: Path) -> tupl
     where = str(path)
     policy, sandbox, limits = config.policy, config.sandbox, config.limits
     bash_timeout = config.bash_timeout_s
+    verify = config.verify
     for key, value in table.items():
         if key == "policy":
             policy = _tighten_policy(policy, value, where, ignored)
@@ -47,6 +50,9 @@ def untrusted_overlay(config: Config, table: dict[str, Any], path: Path) -> tupl
             ignored += dropped
         elif key == "limits":
             limits = _lower_limits(limits, value, where, ignored)
+        elif key == "verify":
+            verify, dropped = verify.tightened(value, where)
+            ignored += dropped
         elif key == "tools" and isinstance(value, dict):
             for name, item in value.items():
                 if name == "bash_timeout_s" and _number(item, f"{where}: [tools] {name}") \
@@ -57,7 +63,7 @@ def untrusted_overlay(config: Config, table: dict[str, Any], path: Path) -> tupl
         else:
             ignored += list(_dotted(key, value))
     replaced = dataclasses.replace(config, policy=policy, sandbox=sandbox, limits=limits,
-                                   bash_timeout_s=bash_timeout)
+                                   bash_timeout_s=bash_timeout, verify=verify)
     return replaced, ignored
 
 

@@ -412,7 +412,8 @@ class Runtime:
                         services, project.bash_timeout_s, self._notify,
                         self._publish, repo_map_for(self), project.policy,
                         sandbox=project.sandbox, env_passthrough=project.env_passthrough,
-                        warnings=project.warnings)
+                        warnings=project.warnings, verify=project.verify,
+                        user_instructions=self.config.config_dir / "instructions.md")
 
     def _launch(self, task: TaskRow) -> None:
         run = asyncio.create_task(self._run(task), name=f"codetap-task-{task.id}")

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.uris import from_fs_path, to_fs_path
 
-from codetap.protocol.models import Scope, TaskInfo, UsageInfo
+from codetap.protocol.models import Scope, TaskInfo, UsageInfo, VerificationInfo
 
 if TYPE_CHECKING:
     from codetap.runtime import TaskRecord
@@ -70,7 +70,17 @@ def task_info(task: TaskRecord) -> TaskInfo:
         updated_at=task.updated_at,
         summary=task.summary,
         error=task.error,
+        verification=_verification(task.verification),
     )
+
+
+def _verification(raw: Any) -> VerificationInfo | None:
+    if raw is None:
+        return None
+    try:
+        return VerificationInfo.model_validate(raw)
+    except ValidationError:
+        return None
 
 
 def find_repo_root(path: Path) -> Path:

@@ -60,6 +60,15 @@ class UsageInfo(_Wire):
     cost_usd: float = 0.0
 
 
+class VerificationInfo(_Wire):
+    """How a task's ``[verify]`` command judged its finish: the ``command`` run, whether it
+    ``passed``, and a one-line ``summary`` (the failing output's last line when not)."""
+
+    command: str
+    passed: bool
+    summary: str
+
+
 class TaskInfo(_Wire):
     """A task as editors see it (result of most requests, body of codetap/task/updated)."""
 
@@ -76,6 +85,7 @@ class TaskInfo(_Wire):
     updated_at: str
     summary: str | None = None
     error: str | None = None
+    verification: VerificationInfo | None = None
 
 
 class TaskStartParams(_Wire):

@@ -245,7 +245,9 @@ class Client:
         from codetap.sdk.models import TaskResult
         info = await self.get(id)
         return TaskResult(id=info.id, state=info.state, summary=info.summary,
-                          diff=await self.diff(id), usage=info.usage, error=info.error)
+                          diff=await self.diff(id), usage=info.usage, error=info.error,
+                          verification=info.verification.model_dump()
+                          if info.verification else None)
 
     # -- following -------------------------------------------------------------------
     async def wait(self, id: int | str, *, until: Collection[str] | None = None) -> TaskInfo:

@@ -41,8 +41,9 @@ class Event(TaskEventParams):
 class TaskResult(BaseModel):
     """How a task ended: ``state`` (``ready``, ``failed``, ``cancelled`` ...), the model's
     ``summary``, the change as a unified ``diff`` (base -> tip, "" when none), token
-    ``usage`` and cost, the ``error`` of a failed task. ``verification`` is reserved for
-    the result of a verifying stage (None today)."""
+    ``usage`` and cost, the ``error`` of a failed task. ``verification`` is
+    ``{command, passed, summary}`` of the ``[verify]`` run after ``finish`` (None when
+    nothing was verified)."""
 
     model_config = ConfigDict(frozen=True)
 

@@ -75,6 +75,11 @@ MIGRATIONS: list[str] = [
     DROP TABLE events;
     ALTER TABLE events_v2 RENAME TO events;
     """,
+    # 2 -> 3: the verified finish (issue 18): {command, passed, summary} as JSON, NULL when
+    # the task was not verified.
+    """
+    ALTER TABLE tasks ADD COLUMN verification TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

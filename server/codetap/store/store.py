@@ -84,6 +84,7 @@ class TaskRow:
     ended_at: str | None
     summary: str | None
     error: str | None
+    verification: JSON | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +112,8 @@ class Checkpoint:
 
 _TASK_COLUMNS = (
     "id, intent, state, root, worktree, branch, base_commit, tip_commit, scope, model, workflow, "
-    "steps, input_tokens, output_tokens, cost_usd, created_at, updated_at, ended_at, summary, error"
+    "steps, input_tokens, output_tokens, cost_usd, created_at, updated_at, ended_at, summary, error, "
+    "verification"
 )
 
 
@@ -122,7 +124,7 @@ def _task(row: sqlite3.Row | tuple[Any, ...]) -> TaskRow:
         worktree=Path(r[4]) if r[4] else None, branch=r[5], base_commit=r[6], tip_commit=r[7],
         scope=json.loads(r[8]) if r[8] else None, model=r[9], workflow=r[10], steps=r[11],
         usage=Usage(r[12], r[13], r[14]), created_at=r[15], updated_at=r[16], ended_at=r[17],
-        summary=r[18], error=r[19],
+        summary=r[18], error=r[19], verification=json.loads(r[20]) if r[20] else None,
     )
 
 
@@ -250,7 +252,7 @@ class Store:
                 cols["state"] = TaskState(value).value
             elif key in ("root", "worktree"):
                 cols[key] = str(value) if value is not None else None
-            elif key == "scope":
+            elif key in ("scope", "verification"):
                 cols[key] = _dumps(value) if value is not None else None
             else:
                 cols[key] = value

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from codetap.agent.context import system_prompt, task_message
+from codetap.agent.context import task_message
 from codetap.agent.loop import Agent
 from codetap.agent.roles import Role
 from codetap.agent.state import AgentState, rebuild
@@ -23,7 +23,8 @@ from codetap.models.base import ModelProvider
 from codetap.policy import CommandPolicy
 from codetap.store import Store, TaskRow
 from codetap.store.faults import fault_point
-from codetap.tasks import git
+from codetap.tasks import finish, git
+from codetap.tasks.verify import VerifySettings
 from codetap.tools.base import Services, ToolContext
 from codetap.tools.registry import make_tools, registered_tools
 from codetap.tools.sandbox import SandboxSettings
@@ -83,6 +84,8 @@ class TaskDeps:
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
     env_passthrough: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    verify: VerifySettings = field(default_factory=VerifySettings)
+    user_instructions: Path | None = None
 
 
 async def prepare_workspace(deps: TaskDeps, task: TaskRow) -> TaskRow:
@@ -141,7 +144,8 @@ async def _has_partial_step(store: Store, task_id: int, after: int) -> bool:
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """How a run ended: the state the runtime moves the task to, and the row fields to
-    write with it (``error``, ``summary``, ``tip_commit``, ``steps``, ``usage``)."""
+    write with it (``error``, ``summary``, ``tip_commit``, ``steps``, ``usage``,
+    ``verification``)."""
 
     state: TaskState
     fields: dict[str, Any] = field(default_factory=dict)
@@ -150,7 +154,9 @@ class Outcome:
 async def run_task(deps: TaskDeps, task: TaskRow) -> Outcome:
     """Run ``task`` (already ``running``) until it ends; how it ended.
 
-    ready: the model called ``finish``; failed: limits, model errors after retries, git
+    ready: the model called ``finish`` (and the ``[verify]`` run passed, or still failed
+    after ``max_rounds`` runs: ``verification.passed`` says which, see
+    :mod:`codetap.tasks.finish`); failed: limits, model errors after retries, git
     errors (the reason is in ``error``). The engine never writes the task's state itself:
     the runtime applies the outcome (ARCHITECTURE.md "Ownership"). Cancellation propagates
     (the caller sets the state it asked for).
@@ -179,13 +185,22 @@ async def run_task(deps: TaskDeps, task: TaskRow) -> Outcome:
     repo_map = asyncio.ensure_future(
         deps.repo_map(task.root, task.intent) if deps.repo_map else _empty())
     agent = Agent(deps.role, deps.provider, tools, ctx, journal, state, "")
+    summary: str | None = None
     try:
         if state.pending or state.needs_checkpoint:
-            await agent.finish_pending()
-        agent.system = system_prompt(deps.role.system_prompt, task.worktree, await repo_map)
-        summary = await agent.run()
-    except Submitted as done:
-        summary = done.summary
+            try:
+                await agent.finish_pending()
+            except Submitted as done:
+                summary = done.summary
+        agent.system, instructions = await finish.build_prompt(
+            deps.role.system_prompt, task, deps.sandbox, deps.verify, await repo_map,
+            deps.user_instructions)
+        await finish.journal_prompt(journal, agent.state.step, events, agent.system,
+                                    instructions)
+        if summary is None:
+            summary = await finish.until_finish(agent)
+        summary, verification = await finish.verified(agent, ctx, journal, task, deps.verify,
+                                                      summary, events)
     except (LimitsExceeded, ModelError) as exc:
         reason = str(exc) if isinstance(exc, LimitsExceeded) else f"model error: {exc}"
         await journal.record(agent.state.step, [("error", {"reason": str(exc)})])
@@ -196,6 +211,7 @@ async def run_task(deps: TaskDeps, task: TaskRow) -> Outcome:
         repo_map.cancel()
     tip = await git.head(task.worktree)
     return Outcome(TaskState.READY, {"summary": summary, "tip_commit": tip,
+                                     "verification": finish.task_field(verification),
                                      **_totals(agent.state)})
 
 

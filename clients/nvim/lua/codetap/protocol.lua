@@ -123,6 +123,7 @@
 ---@field updated_at string
 ---@field summary? string
 ---@field error? string
+---@field verification? codetap.VerificationInfo
 
 ---codetap/task/list params: optional filters by repository and states.
 ---@class codetap.TaskListParams
@@ -151,6 +152,12 @@
 ---@field input_tokens integer default 0
 ---@field output_tokens integer default 0
 ---@field cost_usd number default 0.0
+
+---How a task's `[verify]` command judged its finish: the `command` run, whether it `passed`, and a one-line `summary` (the failing output's last line when not).
+---@class codetap.VerificationInfo
+---@field command string
+---@field passed boolean
+---@field summary string
 
 local M = {}
 

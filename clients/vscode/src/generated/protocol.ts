@@ -181,6 +181,7 @@ export interface TaskInfo {
   updated_at: string;
   summary?: string;
   error?: string;
+  verification?: VerificationInfo;
 }
 
 /** codetap/task/list params: optional filters by repository and states. */
@@ -221,6 +222,13 @@ export interface UsageInfo {
   output_tokens: number;
   /** default 0.0 */
   cost_usd: number;
+}
+
+/** How a task's `[verify]` command judged its finish: the `command` run, whether it `passed`, and a one-line `summary` (the failing output's last line when not). */
+export interface VerificationInfo {
+  command: string;
+  passed: boolean;
+  summary: string;
 }
 
 export interface ClientRequests {
