@@ -16,6 +16,7 @@ COMMANDS: dict[str, str] = {
     "show": "codetap.cli.tasks:show",
     "diff": "codetap.cli.tasks:diff",
     "log": "codetap.cli.tasks:log",
+    "report": "codetap.cli.report:report",
     "follow": "codetap.cli.follow_cmd:follow",
     "answer": "codetap.cli.lifecycle:answer",
     "continue": "codetap.cli.follow_cmd:continue_",
