@@ -7,14 +7,16 @@
     ├── ModelError             a model call failed
     │   ├── ModelHTTPError     non-retryable HTTP status (4xx other than 408/409/429)
     │   ├── ModelRetriesExhausted  429/5xx/timeouts beyond the retry budget
-    │   └── ModelStreamError   malformed or truncated stream
+    │   ├── ModelStreamError   malformed or truncated stream
+    │   └── ContextLengthExceeded  the prompt is longer than the model accepts
     ├── ToolError              a tool could not do what was asked (becomes a tool result)
     │   └── PathEscapeError    a path leaves the workspace
     └── TaskStop               control flow: the agent loop must stop
         ├── Submitted          the model called ``finish``
-        ├── LimitsExceeded     steps, tokens, cost or wall time over the role's limits
-        ├── Cancelled          the user cancelled the task
-        └── Paused             the user paused the task
+        └── LimitsExceeded     steps, tokens, cost or wall time over the role's limits
+
+Cancelling or pausing a task cancels its asyncio task (``asyncio.CancelledError``); the
+runtime, which asked for it, sets the state.
 """
 
 from __future__ import annotations
@@ -57,6 +59,17 @@ class ModelStreamError(ModelError):
     """The response stream was malformed or ended before the response was complete."""
 
 
+class ContextLengthExceeded(ModelError):
+    """The provider refused the prompt as longer than the model's context (OpenAI
+    ``context_length_exceeded``, Anthropic "prompt is too long", vLLM "maximum context
+    length", llama.cpp "exceeds the available context size"). ``status`` is the HTTP status
+    (None for an in-stream error); the agent compacts the conversation and retries."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class ToolError(CodetapError):
     """A tool failed in a way the model can act on; turned into an error ToolResult."""
 
@@ -79,14 +92,6 @@ class Submitted(TaskStop):
 
 class LimitsExceeded(TaskStop):
     """A role limit (steps, tokens, cost in USD, wall time in s) was reached."""
-
-
-class Cancelled(TaskStop):
-    """The task was cancelled by the user."""
-
-
-class Paused(TaskStop):
-    """The task was paused by the user; it resumes from its last checkpoint."""
 
 
 class TaskNotFound(CodetapError):

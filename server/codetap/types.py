@@ -63,31 +63,50 @@ class ToolCall:
 
 @dataclass(slots=True)
 class Usage:
-    """Token usage and cost of one or more model calls (cost in US dollars)."""
+    """Token usage and cost of one or more model calls (cost in US dollars).
+
+    ``input_tokens`` is the whole prompt, cached parts included; ``cache_read_tokens``
+    (Anthropic ``cache_read_input_tokens``, OpenAI ``prompt_tokens_details.cached_tokens``)
+    and ``cache_write_tokens`` (Anthropic ``cache_creation_input_tokens``) say how much of it
+    was read from or written to the provider's prompt cache (priced differently).
+    """
 
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
 
     def add(self, other: Usage) -> None:
         """Accumulate ``other`` into this object in place."""
         self.input_tokens += other.input_tokens
         self.output_tokens += other.output_tokens
         self.cost_usd += other.cost_usd
+        self.cache_read_tokens += other.cache_read_tokens
+        self.cache_write_tokens += other.cache_write_tokens
 
     def to_json(self) -> JSON:
-        return {
+        """``{input_tokens, output_tokens, cost_usd}``, plus the cache counts when non-zero."""
+        data: JSON = {
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
             "cost_usd": round(self.cost_usd, 6),
         }
+        if self.cache_read_tokens:
+            data["cache_read_tokens"] = self.cache_read_tokens
+        if self.cache_write_tokens:
+            data["cache_write_tokens"] = self.cache_write_tokens
+        return data
 
     @classmethod
     def from_json(cls, data: JSON) -> Usage:
+        """Inverse of :meth:`to_json` (missing keys are 0)."""
         return cls(
             int(data.get("input_tokens", 0)),
             int(data.get("output_tokens", 0)),
             float(data.get("cost_usd", 0.0)),
+            int(data.get("cache_read_tokens", 0)),
+            int(data.get("cache_write_tokens", 0)),
         )
 
 
@@ -152,13 +171,25 @@ class ToolSpec:
 
 @dataclass(slots=True)
 class ModelRequest:
-    """One model call: system prompt, conversation, tools offered, output bound (tokens)."""
+    """One model call: system prompt, conversation, tools offered, output bound (tokens).
+
+    ``cache_breakpoints`` are indexes into ``messages`` after which the prompt prefix is
+    stable (the last compaction boundary, the newest message); providers with explicit
+    prompt caching (Anthropic ``cache_control``) mark them, plus the system prompt.
+    ``turn_index`` is the number of assistant turns of the whole conversation, compacted
+    ones included (None: count them in ``messages``); ``purpose`` is ``"turn"`` for an
+    agent turn or ``"summary"`` for a compaction summary (the replay provider answers
+    those itself).
+    """
 
     system: str
     messages: list[Message]
     tools: list[ToolSpec] = field(default_factory=list)
     max_tokens: int = 4096
     temperature: float | None = None
+    cache_breakpoints: tuple[int, ...] = ()
+    turn_index: int | None = None
+    purpose: Literal["turn", "summary"] = "turn"
 
 
 StopReason = Literal["end_turn", "tool_use", "max_tokens", "stop_sequence", "error"]
@@ -186,6 +217,8 @@ class Finished:
 
     stop_reason: StopReason
     usage: Usage
+    truncated_calls: tuple[str, ...] = ()
+    """Names of tool calls cut off mid-arguments by the output limit (never run)."""
 
 
 StreamEvent = TextDelta | ToolCallReady | Finished
