@@ -13,6 +13,7 @@ closing the editor leaves tasks running.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -194,13 +195,13 @@ class CodetapAgent:
                 input_tokens=tin, output_tokens=tout, total_tokens=tin + tout))
 
     async def _begin(self, session: AcpSession, text: str) -> None:
+        """Hand ``text`` to the daemon; once it took it, a ``session_info_update`` (title:
+        the task, updatedAt: now) is the turn's first update."""
         if session.task_id is None:
             info = await self.sdk.start(text, repo=session.cwd)
             session.task_id = info.id
             session.mapper.intent = info.intent
-            await self._send(session.id, SessionInfoUpdate(
-                session_update="session_info_update",
-                title=f"codetap task {info.id}: {info.intent[:80]}"))
+            await self._taken(session, info.id, info.intent)
             try:
                 self.file.put(session.id, info.id, session.cwd)
             except OSError as exc:
@@ -208,9 +209,16 @@ class CodetapAgent:
             return
         info = await self.sdk.get(session.task_id)
         if info.state == "waiting":
-            await self.sdk.answer(info.id, text)
+            info = await self.sdk.answer(info.id, text)
         elif info.state not in ACTIVE:
-            await self.sdk.message(info.id, text)
+            info = await self.sdk.message(info.id, text)
+        await self._taken(session, info.id, info.intent)
+
+    async def _taken(self, session: AcpSession, task_id: str, intent: str) -> None:
+        stamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        await self._send(session.id, SessionInfoUpdate(
+            session_update="session_info_update",
+            title=f"codetap task {task_id}: {intent[:80]}", updated_at=stamp))
 
     async def cancel(self, session_id: str, **kwargs: Any) -> None:
         """``session/cancel``: cancel the session's task (the running turn then ends with
