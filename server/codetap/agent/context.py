@@ -37,7 +37,8 @@ def project_instructions(workspace: Path) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Environment:
-    """Facts about where the task runs, rendered by :meth:`render` as a bullet list."""
+    """Facts about where the task runs, rendered by :meth:`render` as a bullet list.
+    ``verified``: whether codetap runs ``test_command`` after ``finish``."""
 
     worktree: Path
     sandbox: SandboxSettings
@@ -46,6 +47,7 @@ class Environment:
     test_from: str | None = None
     languages: tuple[str, ...] = ()
     today: str = ""
+    verified: bool = True
 
     def render(self) -> str:
         """Bullet lines: OS and kernel, shell, worktree, date, languages, tests, sandbox."""
@@ -56,8 +58,10 @@ class Environment:
         if self.languages:
             lines.append(f"- Languages (by file count): {', '.join(self.languages)}")
         if self.test_command:
+            when = ("codetap runs it after you call finish" if self.verified
+                    else "codetap does not run it for you ([verify] strategy = \"none\")")
             lines.append(f"- Test command: `{self.test_command}` (from {self.test_from}); "
-                         "codetap runs it after you call finish")
+                         f"{when}")
         else:
             lines.append("- Test command: none detected")
         lines.append(f"- Sandbox: {_sandbox_line(self.sandbox, self.status)}")

@@ -55,7 +55,7 @@ async def build_prompt(role_prompt: str, task: TaskRow, sandbox: SandboxSettings
         asyncio.to_thread(languages, worktree))
     env = Environment(worktree, sandbox, status, found.command if found else None,
                       found.detected_from if found else None, langs,
-                      datetime.date.today().isoformat())
+                      datetime.date.today().isoformat(), settings.strategy != "none")
     prompt = system_prompt(role_prompt, worktree, repo_map, instructions=instructions,
                            environment=env)
     return prompt, instructions

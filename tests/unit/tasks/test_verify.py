@@ -60,6 +60,9 @@ async def test_detected_unittest_passes_after_a_fix(xdg: Path, tmp_path: Path) -
     assert run["detected_from"] == "test_calc.py"
     assert task.verification == {"command": run["command"], "passed": True,
                                  "summary": "passed: `python3 -m unittest discover -q` (round 1)"}
+    [prompt] = kinds(events, "system_prompt")
+    assert ("- Test command: `python3 -m unittest discover -q` (from test_calc.py); codetap "
+            "runs it after you call finish") in str(prompt["content"])
 
 
 async def test_fail_then_fixed(xdg: Path, tmp_path: Path) -> None:
@@ -113,6 +116,8 @@ async def test_strategy_none_and_no_test_command(xdg: Path, tmp_path: Path) -> N
                                      settings=VerifySettings(strategy="none"))
     assert task.state is TaskState.READY and task.verification is None
     assert kinds(events, "verification") == []
+    [prompt] = kinds(events, "system_prompt")
+    assert "codetap does not run it for you" in str(prompt["content"])
 
 
 def write_project(repo: Path, text: str) -> None:
