@@ -91,6 +91,7 @@ class Mapper:
         self._calls: dict[str, tuple[str, dict[str, Any]]] = {}
         self._asks: dict[str, Pending] = {}
         self._seen_user = False
+        self._current: str | None = None  # the call last shown in_progress
 
     def reset_turn(self) -> None:
         """Start counting a new prompt turn's tokens."""
@@ -165,8 +166,9 @@ class Mapper:
     def _running(self) -> list[Update]:
         """The first call not ended is the one running now (calls run in order)."""
         first = next(iter(self._calls), None)
-        if first is None or first in self._asks:
+        if first is None or first in self._asks or first == self._current:
             return []
+        self._current = first
         return [ToolCallProgress(session_update="tool_call_update", tool_call_id=first,
                                  status="in_progress")]
 
