@@ -42,6 +42,8 @@ class ModelTable(_Table):
     api_key_env: str | None = None
     input_price_per_mtok: NonNegative = 0.0
     output_price_per_mtok: NonNegative = 0.0
+    cached_input_price_per_mtok: NonNegative | None = None
+    cache_write_price_per_mtok: NonNegative | None = None
     context_window: Annotated[int, Field(gt=0)] = 128_000
     max_output_tokens: Annotated[int, Field(gt=0)] = 4096
     timeout_s: Positive = 120.0

@@ -7,6 +7,11 @@ Follows Anthropic's Messages API streaming documentation (``POST /v1/messages`` 
 ``input_json_delta.partial_json``), ``content_block_stop``, ``message_delta`` (``stop_reason``,
 cumulative ``usage.output_tokens``), ``message_stop``, ``ping`` and ``error``. Unknown event
 and block types (e.g. ``thinking``) are skipped, as the docs ask.
+
+Prompt caching follows Anthropic's prompt caching documentation: ``cache_control: {"type":
+"ephemeral"}`` on the system prompt's block and on the last block of each message named by
+``ModelRequest.cache_breakpoints`` (at most 3, so 4 breakpoints in all); usage then reports
+``cache_creation_input_tokens`` and ``cache_read_input_tokens`` besides ``input_tokens``.
 """
 
 from __future__ import annotations
@@ -17,9 +22,9 @@ from typing import Any
 
 import httpx
 
-from codetap.errors import ModelStreamError
+from codetap.errors import ContextLengthExceeded, ModelStreamError
 from codetap.models.http import HTTPProvider, decode_arguments, decode_json, sse_events
-from codetap.models.retry import RetryableError, excerpt
+from codetap.models.retry import RetryableError, excerpt, is_context_length_error
 from codetap.types import (
     JSON,
     Finished,
@@ -45,6 +50,8 @@ STOP_REASONS: dict[str, StopReason] = {
 ``end_turn``."""
 
 RETRYABLE_ERROR_TYPES = frozenset({"overloaded_error", "api_error", "rate_limit_error"})
+EPHEMERAL: JSON = {"type": "ephemeral"}
+MAX_MESSAGE_BREAKPOINTS = 3
 
 
 class AnthropicProvider(HTTPProvider):
@@ -69,7 +76,8 @@ class AnthropicProvider(HTTPProvider):
 
     def request_body(self, request: ModelRequest) -> JSON:
         """The JSON body: model, max_tokens (``min(request.max_tokens,
-        config.max_output_tokens)``), system, messages, tools, stream."""
+        config.max_output_tokens)``), system (one text block with ``cache_control``),
+        messages (breakpoints as in the module docstring), tools, stream."""
         body: JSON = {
             "model": self.config.model,
             "max_tokens": min(request.max_tokens, self.config.max_output_tokens),
@@ -77,7 +85,8 @@ class AnthropicProvider(HTTPProvider):
             "stream": True,
         }
         if request.system:
-            body["system"] = request.system
+            body["system"] = [{"type": "text", "text": request.system,
+                               "cache_control": dict(EPHEMERAL)}]
         if request.tools:
             body["tools"] = [
                 {"name": t.name, "description": t.description, "input_schema": t.parameters}
@@ -92,8 +101,11 @@ class AnthropicProvider(HTTPProvider):
     ) -> AsyncIterator[StreamEvent]:
         """Events of a Messages stream (see the module docstring).
 
-        Raises ModelStreamError on malformed events, invalid tool input JSON, a
-        non-transient ``error`` event, or a stream that ends before ``message_stop``.
+        A tool_use block whose input JSON is incomplete when the message stops for
+        ``max_tokens`` is dropped and named in ``Finished.truncated_calls``. Raises
+        ModelStreamError on malformed events, invalid tool input JSON, a non-transient
+        ``error`` event, or a stream that ends before ``message_stop``;
+        ContextLengthExceeded for an error event saying the prompt is too long.
         """
         state = _StreamState()
         async for sse in sse_events(response):
@@ -109,11 +121,19 @@ class AnthropicProvider(HTTPProvider):
             raise ModelStreamError("message stream ended early (no message_stop)")
         if state.stop_reason is None:
             raise ModelStreamError("message stream ended without a stop_reason")
-        inp, out = state.input_tokens, state.output_tokens
-        yield Finished(
-            STOP_REASONS.get(state.stop_reason, "end_turn"),
-            Usage(inp, out, self.config.cost(inp, out)),
-        )
+        if state.broken and state.stop_reason != "max_tokens":
+            raise state.broken[0][1]
+        cut = [name for name, _ in state.broken]
+        if state.stop_reason == "max_tokens":
+            cut += [tool.name for tool in state.tools.values()]  # blocks never stopped
+        yield Finished(STOP_REASONS.get(state.stop_reason, "end_turn"), self._usage(state),
+                       tuple(cut))
+
+    def _usage(self, state: _StreamState) -> Usage:
+        # input_tokens excludes the cache reads and writes, which are prompt tokens too.
+        read, write = state.cache_read, state.cache_write
+        inp = state.input_tokens + read + write
+        return self.config.usage(inp, state.output_tokens, read, write)
 
 
 @dataclass(slots=True)
@@ -133,8 +153,11 @@ class _ToolBlock:
 class _StreamState:
     tools: dict[int, _ToolBlock] = field(default_factory=dict)
     input_tokens: int = 0
+    cache_read: int = 0
+    cache_write: int = 0
     output_tokens: int = 0
     stop_reason: str | None = None
+    broken: list[tuple[str, ModelStreamError]] = field(default_factory=list)
 
     def feed(self, kind: str, data: dict[str, Any]) -> list[StreamEvent]:
         if kind == "message_start":
@@ -154,7 +177,11 @@ class _StreamState:
         elif kind == "content_block_stop":
             tool = self.tools.pop(int(data.get("index", 0)), None)
             if tool is not None:
-                return [ToolCallReady(tool.finish())]
+                try:
+                    return [ToolCallReady(tool.finish())]
+                except ModelStreamError as exc:
+                    # Only a stop for max_tokens (known later) excuses incomplete input.
+                    self.broken.append((tool.name, exc))
         elif kind == "message_delta":
             self.stop_reason = (data.get("delta") or {}).get("stop_reason") or self.stop_reason
             self._take_usage(data.get("usage") or {})
@@ -173,10 +200,13 @@ class _StreamState:
         return []
 
     def _take_usage(self, usage: dict[str, Any]) -> None:
-        # Cache reads/writes are input too; message_delta counts are cumulative.
-        fields = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
-        if any(usage.get(f) is not None for f in fields):
-            self.input_tokens = sum(int(usage.get(f) or 0) for f in fields)
+        # message_delta counts are cumulative: a count given again replaces the earlier one.
+        if usage.get("input_tokens") is not None:
+            self.input_tokens = int(usage["input_tokens"])
+        if usage.get("cache_read_input_tokens") is not None:
+            self.cache_read = int(usage["cache_read_input_tokens"])
+        if usage.get("cache_creation_input_tokens") is not None:
+            self.cache_write = int(usage["cache_creation_input_tokens"])
         if usage.get("output_tokens") is not None:
             self.output_tokens = int(usage["output_tokens"])
 
@@ -187,6 +217,8 @@ def _raise_error_event(data: dict[str, Any]) -> None:
     message = excerpt(str(error.get("message") or ""), 300)
     if kind in RETRYABLE_ERROR_TYPES:
         raise RetryableError(f"error event in stream ({kind})", body=message)
+    if is_context_length_error(message):
+        raise ContextLengthExceeded(f"model API sent an error event ({kind}): {message}")
     raise ModelStreamError(f"model API sent an error event ({kind}): {message}")
 
 
@@ -196,10 +228,12 @@ def to_anthropic_messages(request: ModelRequest) -> list[JSON]:
     User text becomes a ``text`` block; assistant turns become ``text`` and ``tool_use``
     blocks; tool results become ``tool_result`` blocks (with ``is_error``) in a user turn.
     Consecutive user-side messages are merged into one turn, and empty assistant turns are
-    dropped, since the API wants alternating, non-empty turns.
+    dropped, since the API wants alternating, non-empty turns. The last block of the
+    messages at the last three ``request.cache_breakpoints`` gets ``cache_control``.
     """
+    marks = set(sorted(set(request.cache_breakpoints))[-MAX_MESSAGE_BREAKPOINTS:])
     out: list[JSON] = []
-    for message in request.messages:
+    for index, message in enumerate(request.messages):
         blocks: list[JSON] = []
         if message.role == "tool":
             result: JSON = {
@@ -223,6 +257,8 @@ def to_anthropic_messages(request: ModelRequest) -> list[JSON]:
             if role == "assistant":
                 continue
             blocks.append({"type": "text", "text": "(empty)"})
+        if index in marks:
+            blocks[-1]["cache_control"] = dict(EPHEMERAL)
         if out and out[-1]["role"] == role:
             out[-1]["content"].extend(blocks)
         else:

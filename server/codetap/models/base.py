@@ -20,6 +20,7 @@ from codetap.types import (
     StreamEvent,
     TextDelta,
     ToolCallReady,
+    Usage,
 )
 
 
@@ -28,7 +29,10 @@ class ModelConfig:
     """A named model from config (``[models.<name>]``).
 
     ``provider`` is ``openai`` | ``anthropic`` | ``replay``. Prices are USD per million
-    tokens. ``context_window`` is in tokens. For ``replay``, ``path`` is the session file.
+    tokens; ``cached_input_price_per_mtok`` (prompt-cache reads) and
+    ``cache_write_price_per_mtok`` (prompt-cache writes) default to the input price when
+    unset. ``context_window`` is in tokens: prompt plus reply (``max_output_tokens``) must
+    fit in it. For ``replay``, ``path`` is the session file.
     ``timeout_s`` bounds each HTTP read; ``max_retries`` bounds retries of 429/5xx/timeouts.
     """
 
@@ -44,12 +48,35 @@ class ModelConfig:
     timeout_s: float = 120.0
     max_retries: int = 4
     path: str | None = None
+    cached_input_price_per_mtok: float | None = None
+    cache_write_price_per_mtok: float | None = None
 
-    def cost(self, input_tokens: int, output_tokens: int) -> float:
-        """Cost in USD of a call with these token counts."""
+    def cost(self, input_tokens: int, output_tokens: int, cache_read_tokens: int = 0,
+             cache_write_tokens: int = 0) -> float:
+        """Cost in USD of a call. ``input_tokens`` is the whole prompt; the cached parts of
+        it (read from / written to the prompt cache) are priced at their own rates."""
+        read_price = self.cached_input_price_per_mtok
+        write_price = self.cache_write_price_per_mtok
+        plain = max(0, input_tokens - cache_read_tokens - cache_write_tokens)
         return (
-            input_tokens * self.input_price_per_mtok + output_tokens * self.output_price_per_mtok
+            plain * self.input_price_per_mtok
+            + cache_read_tokens * (self.input_price_per_mtok if read_price is None else read_price)
+            + cache_write_tokens * (self.input_price_per_mtok if write_price is None
+                                    else write_price)
+            + output_tokens * self.output_price_per_mtok
         ) / 1_000_000
+
+    def usage(self, input_tokens: int, output_tokens: int, cache_read_tokens: int = 0,
+              cache_write_tokens: int = 0) -> Usage:
+        """A priced :class:`Usage` of one call (see :meth:`cost`)."""
+        return Usage(input_tokens, output_tokens,
+                     self.cost(input_tokens, output_tokens, cache_read_tokens, cache_write_tokens),
+                     cache_read_tokens, cache_write_tokens)
+
+    @property
+    def prompt_budget(self) -> int:
+        """Tokens a prompt may use: ``context_window`` minus the reply budget (at least 1)."""
+        return max(1, self.context_window - self.max_output_tokens)
 
 
 class ModelProvider(abc.ABC):

@@ -17,10 +17,10 @@ from typing import Any
 
 import httpx
 
-from codetap.errors import ModelStreamError
+from codetap.errors import ContextLengthExceeded, ModelStreamError
 from codetap.models.estimate import estimate_request_tokens, estimate_response_tokens
 from codetap.models.http import HTTPProvider, decode_arguments, decode_json, sse_events
-from codetap.models.retry import RetryableError, excerpt
+from codetap.models.retry import RetryableError, excerpt, is_context_length_error
 from codetap.types import (
     JSON,
     Finished,
@@ -95,10 +95,12 @@ class OpenAIProvider(HTTPProvider):
     ) -> AsyncIterator[StreamEvent]:
         """Events of a Chat Completions stream (see the module docstring).
 
-        A tool call is emitted when the next index starts or at ``finish_reason``. Raises
-        ModelStreamError on malformed chunks, invalid argument JSON, an ``error`` chunk, or
-        a stream ending without ``finish_reason`` and ``[DONE]``; RetryableError for a
-        ``server_error`` chunk.
+        A tool call is emitted when the next index starts or at ``finish_reason``; at
+        ``finish_reason: "length"`` a call whose arguments are not complete JSON is dropped
+        and named in ``Finished.truncated_calls``. Raises ModelStreamError on malformed
+        chunks, invalid argument JSON, an ``error`` chunk, or a stream ending without
+        ``finish_reason`` and ``[DONE]``; RetryableError for a ``server_error`` chunk;
+        ContextLengthExceeded for an error chunk saying the prompt is too long.
         """
         state = _StreamState()
         done = False
@@ -117,16 +119,21 @@ class OpenAIProvider(HTTPProvider):
         if not done or state.finish_reason is None:
             missing = "finish_reason" if state.finish_reason is None else "[DONE]"
             raise ModelStreamError(f"chat completion stream ended early (no {missing})")
-        yield Finished(state.stop_reason(), self._usage(state, request))
+        yield Finished(state.stop_reason(), self._usage(state, request),
+                       tuple(state.truncated))
 
     def _usage(self, state: _StreamState, request: ModelRequest) -> Usage:
+        """Reported usage (``prompt_tokens`` includes the cached
+        ``prompt_tokens_details.cached_tokens``), else an estimate."""
         if state.usage is not None:
             inp = int(state.usage.get("prompt_tokens") or 0)
             out = int(state.usage.get("completion_tokens") or 0)
-        else:
-            inp = estimate_request_tokens(request)
-            out = estimate_response_tokens("".join(state.text), state.emitted)
-        return Usage(inp, out, self.config.cost(inp, out))
+            details = state.usage.get("prompt_tokens_details")
+            cached = int(details.get("cached_tokens") or 0) if isinstance(details, dict) else 0
+            return self.config.usage(inp, out, min(cached, inp))
+        inp = estimate_request_tokens(request)
+        out = estimate_response_tokens("".join(state.text), state.emitted)
+        return self.config.usage(inp, out)
 
 
 @dataclass(slots=True)
@@ -150,6 +157,7 @@ class _StreamState:
     text: list[str] = field(default_factory=list)
     finish_reason: str | None = None
     usage: dict[str, Any] | None = None
+    truncated: list[str] = field(default_factory=list)
 
     def feed(self, choices: list[Any]) -> list[StreamEvent]:
         events: list[StreamEvent] = []
@@ -165,7 +173,7 @@ class _StreamState:
                 events.extend(self._feed_call(part))
             if choice.get("finish_reason"):
                 self.finish_reason = str(choice["finish_reason"])
-                events.extend(self._flush())
+                events.extend(self._flush(cut=self.finish_reason == "length"))
         return events
 
     def _feed_call(self, part: Any) -> list[StreamEvent]:
@@ -185,11 +193,16 @@ class _StreamState:
             call.arguments.append(function["arguments"])
         return events
 
-    def _flush(self, below: int | None = None) -> list[StreamEvent]:
+    def _flush(self, below: int | None = None, cut: bool = False) -> list[StreamEvent]:
         ready = sorted(i for i in self.pending if below is None or i < below)
         events: list[StreamEvent] = []
         for index in ready:
-            call = self.pending.pop(index).finish()
+            partial = self.pending.pop(index)
+            if cut and index == ready[-1] and not _complete_json("".join(partial.arguments)):
+                # The output limit cut this call mid-arguments: never run half a call.
+                self.truncated.append(partial.name or "?")
+                continue
+            call = partial.finish()
             self.emitted.append(call)
             events.append(ToolCallReady(call))
         return events
@@ -201,6 +214,16 @@ class _StreamState:
         return FINISH_REASONS.get(self.finish_reason or "", "end_turn")
 
 
+def _complete_json(raw: str) -> bool:
+    """Whether ``raw`` is a whole JSON object (empty text counts: no arguments)."""
+    if not raw.strip():
+        return True
+    try:
+        return isinstance(json.loads(raw), dict)
+    except json.JSONDecodeError:
+        return False
+
+
 def _raise_chunk_error(chunk: dict[str, Any]) -> None:
     error = chunk.get("error")
     if error is None:
@@ -208,6 +231,8 @@ def _raise_chunk_error(chunk: dict[str, Any]) -> None:
     detail = error if isinstance(error, dict) else {"message": str(error)}
     kind = str(detail.get("type") or detail.get("code") or "error")
     text = excerpt(json.dumps(detail), 300)
+    if is_context_length_error(json.dumps(detail)):
+        raise ContextLengthExceeded(f"model API sent an error in the stream: {text}")
     if kind in ("server_error", "rate_limit_exceeded", "overloaded_error"):
         raise RetryableError(f"error event in stream ({kind})", body=text)
     raise ModelStreamError(f"model API sent an error in the stream: {text}")

@@ -10,8 +10,12 @@ other non-blank line is one assistant turn::
      "usage"?: {"input_tokens": int, "output_tokens": int},
      "delay_ms"?: number}
 
-The turn played is chosen statelessly: turn index = number of assistant messages in the
-request, so a task resumed after a crash gets the right turn. A call without ``id`` gets
+The turn played is chosen statelessly: turn index = ``request.turn_index`` when the agent
+gives it (assistant turns of the whole conversation, compacted ones included), else the
+number of assistant messages in the request, so a task resumed after a crash gets the right
+turn. A compaction summary request (``purpose == "summary"``) is not a recorded turn: it is
+answered with a summary made from the request itself (its first and last lines), so offline
+runs can exercise summary compaction. A call without ``id`` gets
 ``call_<turn>_<i>`` (both 0-based). ``stop_reason`` defaults to ``tool_use`` when there are
 tool calls, else ``end_turn``. Without ``usage`` tokens are estimated (~4 characters per
 token of request and response) and priced with ``config.cost``. ``delay_ms`` waits before
@@ -44,7 +48,6 @@ from codetap.types import (
     TextDelta,
     ToolCall,
     ToolCallReady,
-    Usage,
 )
 
 TURN_SCHEMA: dict[str, Any] = {
@@ -178,7 +181,13 @@ class ReplayProvider(ModelProvider):
 
         Raises ModelStreamError when the session has no turn left for this request.
         """
-        index = sum(1 for m in request.messages if m.role == "assistant")
+        if request.purpose == "summary":
+            async for event in self._summary(request):
+                yield event
+            return
+        index = request.turn_index
+        if index is None:
+            index = sum(1 for m in request.messages if m.role == "assistant")
         turns = self.session.turns
         if index >= len(turns):
             raise ModelStreamError(
@@ -196,7 +205,15 @@ class ReplayProvider(ModelProvider):
         else:
             inp = estimate_request_tokens(request)
             out = estimate_response_tokens(turn.text, list(turn.tool_calls))
-        yield Finished(turn.stop_reason, Usage(inp, out, self.config.cost(inp, out)))
+        yield Finished(turn.stop_reason, self.config.usage(inp, out))
+
+    async def _summary(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+        lines = [ln for m in request.messages for ln in m.content.splitlines() if ln.strip()]
+        text = "Replay summary of the earlier conversation:\n" + "\n".join(
+            ln[:200] for ln in lines[:3] + lines[-3:])
+        yield TextDelta(text)
+        inp, out = estimate_request_tokens(request), estimate_response_tokens(text, [])
+        yield Finished("end_turn", self.config.usage(inp, out))
 
 
 def split_text(text: str, parts: int) -> list[str]:

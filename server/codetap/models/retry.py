@@ -28,7 +28,12 @@ from typing import TypeVar
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, stop_after_attempt, wait_exponential_jitter
 
-from codetap.errors import ModelError, ModelHTTPError, ModelRetriesExhausted
+from codetap.errors import (
+    ContextLengthExceeded,
+    ModelError,
+    ModelHTTPError,
+    ModelRetriesExhausted,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +43,21 @@ RETRYABLE_STATUSES = frozenset({408, 409, 429})
 """4xx statuses worth retrying; every 5xx is retried too."""
 
 BODY_EXCERPT_CHARS = 500
+
+CONTEXT_LENGTH_MARKERS = (
+    "context_length_exceeded",            # OpenAI error code
+    "prompt is too long",                 # Anthropic
+    "maximum context length",             # vLLM, OpenAI message text
+    "exceeds the available context size",  # llama.cpp server
+    "exceed_context_size_error",          # llama.cpp server error type
+)
+"""Lower-case fragments of a provider's "the prompt does not fit" error."""
+
+
+def is_context_length_error(text: str) -> bool:
+    """Whether an error body or message says the prompt exceeds the model's context."""
+    low = text.lower()
+    return any(marker in low for marker in CONTEXT_LENGTH_MARKERS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +133,9 @@ def excerpt(text: str, limit: int = BODY_EXCERPT_CHARS) -> str:
 async def raise_for_status(response: httpx.Response, *, hint: str = "") -> None:
     """Return if ``response`` is 2xx; else read its body and raise.
 
-    Raises RetryableError for retryable statuses (with ``Retry-After``), ModelHTTPError for
-    any other status; ``hint`` is appended to the body of a 401/403 (e.g. "no API key").
+    Raises RetryableError for retryable statuses (with ``Retry-After``),
+    ContextLengthExceeded for a 4xx saying the prompt is too long, ModelHTTPError for any
+    other status; ``hint`` is appended to the body of a 401/403 (e.g. "no API key").
     """
     if response.is_success:
         return
@@ -128,6 +149,8 @@ async def raise_for_status(response: httpx.Response, *, hint: str = "") -> None:
             f"HTTP {status}", status=status, body=excerpt(body),
             retry_after_s=parse_retry_after(response.headers),
         )
+    if 400 <= status < 500 and is_context_length_error(body):
+        raise ContextLengthExceeded(f"model API returned HTTP {status}: {excerpt(body)}", status)
     if hint and status in (401, 403):
         body = f"{body} ({hint})"
     raise ModelHTTPError(status, body)

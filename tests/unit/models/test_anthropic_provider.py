@@ -7,7 +7,12 @@ from typing import Any
 import httpx
 import pytest
 
-from codetap.errors import ModelHTTPError, ModelRetriesExhausted, ModelStreamError
+from codetap.errors import (
+    ContextLengthExceeded,
+    ModelHTTPError,
+    ModelRetriesExhausted,
+    ModelStreamError,
+)
 from codetap.models.base import ModelConfig, collect
 from codetap.models.registry import make_provider
 from codetap.models.retry import Backoff
@@ -114,7 +119,8 @@ async def test_tool_use_split_and_request_shape(monkeypatch: pytest.MonkeyPatch)
     assert sent.headers["anthropic-version"] == "2023-06-01"
     body = sent.json()
     assert body["model"] == "claude-test" and body["stream"] is True
-    assert body["max_tokens"] == 2048 and body["system"] == "be careful"
+    assert body["max_tokens"] == 2048 and body["system"] == [
+        {"type": "text", "text": "be careful", "cache_control": {"type": "ephemeral"}}]
     assert body["tools"] == [
         {"name": "edit", "description": "Edit a file", "input_schema": EDIT.parameters}]
     assert body["messages"] == [
@@ -162,11 +168,25 @@ async def test_overloaded_event_after_output_is_a_stream_error() -> None:
 
 async def test_non_transient_error_event() -> None:
     reply = event_stream(start(), ev("error", error={"type": "invalid_request_error",
-                                                     "message": "prompt is too long"}))
+                                                     "message": "bad tool schema"}))
     async with ScriptedServer([reply]) as server:
-        with pytest.raises(ModelStreamError, match="prompt is too long"):
+        with pytest.raises(ModelStreamError, match="bad tool schema"):
             await run(server)
     assert len(server.requests) == 1
+
+
+async def test_prompt_too_long_is_context_length_exceeded() -> None:
+    too_long = ('{"type":"error","error":{"type":"invalid_request_error",'
+                '"message":"prompt is too long: 210000 tokens > 200000 maximum"}}')
+    event = ev("error", error={"type": "invalid_request_error", "message": "prompt is too long"})
+    async with ScriptedServer([error_reply(400, too_long),
+                               event_stream(start(), event)]) as server:
+        with pytest.raises(ContextLengthExceeded, match="HTTP 400.*prompt is too long") as http:
+            await run(server)
+        assert http.value.status == 400
+        with pytest.raises(ContextLengthExceeded, match="error event"):
+            await run(server)
+    assert len(server.requests) == 2
 
 
 async def test_429_retry_after_seconds_is_honoured() -> None:
