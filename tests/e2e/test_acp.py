@@ -294,3 +294,28 @@ async def test_load_replays_the_journal_in_a_new_process(acp_env: AcpEnv) -> Non
         with pytest.raises(RequestError):
             await conn.load_session(cwd=str(acp_env.repo), session_id="codetap-unknown",
                                     mcp_servers=[])
+
+
+@pytest.mark.parametrize(("choice", "status"), [("yes", "completed"), ("no", "failed")])
+async def test_a_policy_approval_is_a_permission_request_on_the_bash_call(
+        acp_env: AcpEnv, choice: str, status: str) -> None:
+    command = "python3 -c 'print(6 * 7)'"
+    acp_env.model([{"tool_calls": [{"name": "bash", "arguments": {"command": command}}]},
+                   {"tool_calls": [finish("ran it")]}])
+    (acp_env.repo / ".codetap").mkdir()
+    (acp_env.repo / ".codetap" / "config.toml").write_text('[policy]\nask = ["python3 *"]\n')
+    rec = Recorder(choose=lambda options: next(o.option_id for o in options if o.name == choice))
+    async with editor(rec) as conn:
+        sid = await new_session(conn, acp_env.repo)
+        assert await prompt(conn, sid, "run it") == "end_turn"
+    [(tool_call, options)] = rec.asked
+    assert [(o.name, o.kind) for o in options] == [("yes", "allow_once"), ("no", "reject_once")]
+    bash = call(rec, f"Run `{command}`")
+    assert bash.kind == "execute" and tool_call.tool_call_id == bash.tool_call_id
+    assert command in (tool_call.title or "")
+    seen = statuses(rec, bash.tool_call_id)
+    assert seen[seen.index("pending", 1):][-1] == status  # pending again while asked
+    if choice == "yes":
+        done = [u for u in rec.of(ToolCallProgress)
+                if u.tool_call_id == bash.tool_call_id and u.status == "completed"]
+        assert "42" in done[0].content[0].content.text
