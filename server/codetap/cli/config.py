@@ -97,6 +97,7 @@ def _as_table(config: Config) -> dict[str, Any]:
         "policy": {f.name: getattr(config.policy, f.name)
                    for f in dataclasses.fields(config.policy) if not f.name.startswith("_")},
         "sandbox": dataclasses.asdict(config.sandbox),
+        "verify": dataclasses.asdict(config.verify),
         "lsp": config.lsp,
     })
     return table
