@@ -237,6 +237,7 @@ class Runtime:
         buffers included) and schedule it. ConfigError for an unknown model or workflow,
         WorkspaceError for a directory that is not a git repository."""
         repo = await git.repo_root(root)
+        self._reload_config()
         model_cfg = self.config.model(model)
         workflow = workflow or "default"
         if workflow not in WORKFLOWS:
@@ -395,10 +396,20 @@ class Runtime:
             self._providers[name] = LazyProvider(config, lambda: make_provider(config))
         return self._providers[name]
 
+    def _reload_config(self) -> None:
+        """Pick up edits of the user's config (checked at each task start: two ``stat``
+        calls). ConfigError, with the old config kept, when the edited file is invalid."""
+        fresh = self.config.reloaded()
+        if fresh is not self.config:
+            log.info("user config %s changed: reloaded", fresh.user_config_path)
+            redact.register_env(m.api_key_env for m in fresh.models.values() if m.api_key_env)
+            self.config = fresh
+
     def _deps(self, task: TaskRow) -> TaskDeps:
         """What the task's run needs, with its repository's project config applied under the
         trust rules (read at each start: a project file edited since is seen).
         ConfigError for an invalid project file."""
+        self._reload_config()
         project = self.config.for_project(task.root)
         for warning in project.warnings:
             log.warning("task %s: %s", task.id, warning)
