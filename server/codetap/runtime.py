@@ -25,6 +25,7 @@ from codetap.models.base import ModelProvider
 from codetap.store import Store, TaskRow, now_rfc3339
 from codetap.tasks import git
 from codetap.tasks.engine import TaskDeps, run_task
+from codetap.tasks.gc import GcResult, collect
 from codetap.tasks.git import FileChange
 from codetap.tasks.states import check_transition
 from codetap.tools.base import Services
@@ -309,6 +310,12 @@ class Runtime:
                                           "rollback": True}))
         await self.store.update_task(task_id, steps=step, tip_commit=commit, summary=None)
         return await self._transition(task_id, TaskState.PAUSED, reason=f"rolled back to step {step}")
+
+    async def gc(self, older_than_days: float, include_unreviewed: bool = False,
+                 dry_run: bool = False) -> GcResult:
+        """Prune long-finished tasks (:func:`codetap.tasks.gc.collect`)."""
+        return await collect(self.store, older_than_days, include_unreviewed=include_unreviewed,
+                             dry_run=dry_run)
 
     async def message(self, task_id: int, text: str) -> TaskRecord:
         """A follow-up message on a finished task (ready, applied, failed, cancelled,

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from codetap.config import Config
     from codetap.daemon.runtime_proxy import RemoteRuntime
     from codetap.runtime import FileChange, Question, Runtime, RuntimeListener, TaskRecord
+    from codetap.tasks.gc import GcResult
 
 
 class RuntimeAPI(Protocol):
@@ -85,6 +86,11 @@ class RuntimeAPI(Protocol):
         """Reset the task to the end of ``step``; it is left paused."""
         ...
 
+    async def gc(self, older_than_days: float, include_unreviewed: bool = False,
+                 dry_run: bool = False) -> GcResult:
+        """Prune tasks that ended more than ``older_than_days`` days ago."""
+        ...
+
     async def message(self, task_id: int, text: str) -> TaskRecord:
         """A follow-up message on a finished task; it runs again."""
         ...
@@ -116,7 +122,7 @@ class RuntimeAPI(Protocol):
 WORKER_CALLS: frozenset[str] = frozenset({
     "diff", "file_changes", "start_task", "cancel", "pause", "resume", "discard",
     "mark_applied", "rollback", "message", "answer", "set_clients", "set_suggestion_status",
-    "suggestion_statuses", "pending_questions",
+    "suggestion_statuses", "pending_questions", "gc",
 })
 
 

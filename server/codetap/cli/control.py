@@ -1,19 +1,16 @@
-"""``codetap gc``. The other task control commands (cancel, pause, resume, rollback,
-answer, discard) are daemon clients in :mod:`codetap.cli.lifecycle`."""
+"""``codetap gc``: a daemon client like the other task commands (:mod:`codetap.cli.lifecycle`);
+the daemon's runtime, the one owner of tasks, does the pruning (``codetap/gc``)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import click
 
-from codetap.cli.common import (
-    console,
-    load_config,
-    run_async,
-)
-from codetap.runtime import Runtime, TaskRecord
-from codetap.tasks import git
+from codetap.cli.output import EXIT_OK, out, with_client
+
+if TYPE_CHECKING:
+    from codetap.sdk.client import Client
 
 
 @click.command()
@@ -28,42 +25,19 @@ def gc(days: float, dry_run: bool, include_unreviewed: bool) -> None:
 
     A ``ready`` task nobody reviewed is kept (and listed) unless ``--yes`` is given: its
     result would otherwise be lost unseen."""
-    from codetap.types import TaskState
 
-    async def go() -> tuple[list[TaskRecord], list[TaskRecord]]:
-        runtime = await Runtime.open(load_config(), recover=False)
-        cutoff = datetime.now(UTC) - timedelta(days=days)
-        pruned: list[TaskRecord] = []
-        unreviewed: list[TaskRecord] = []
-        try:
-            for task in await runtime.list_tasks():
-                if task.state.is_active or task.state.value in ("paused", "interrupted"):
-                    continue
-                ended = datetime.fromisoformat(task.ended_at or task.updated_at)
-                if ended > cutoff:
-                    continue
-                if task.state is TaskState.READY and not await runtime.store.suggestions(task.id):
-                    unreviewed.append(task)
-                    if not include_unreviewed:
-                        continue
-                pruned.append(task)
-                if not dry_run:
-                    if task.worktree:
-                        await git.remove_worktree(task.root, task.worktree, task.branch)
-                    await runtime.store.delete_task(task.id)
-            return pruned, unreviewed
-        finally:
-            await runtime.close()
-    pruned, unreviewed = run_async(go)
-    if unreviewed and not include_unreviewed:
-        console.print(f"{'would keep' if dry_run else 'kept'} {len(unreviewed)} ready task(s) "
-                      "nobody reviewed (no suggestion decided, never applied or discarded):",
-                      soft_wrap=True)
-        for task in sorted(unreviewed, key=lambda t: t.id):
-            console.print(f"  {task.id}  {task.intent.splitlines()[0][:70] if task.intent else ''}",
-                          soft_wrap=True)
-        console.print("review them (codetap diff ID), or prune them too with "
-                      f"`codetap gc --days {days:g} --yes`", soft_wrap=True)
-    verb = "would prune" if dry_run else "pruned"
-    ids = ", ".join(str(t.id) for t in sorted(pruned, key=lambda t: t.id)) or "-"
-    console.print(f"{verb} {len(pruned)} task(s): {ids}")
+    async def go(client: Client) -> int:
+        done = await client.gc(days, include_unreviewed=include_unreviewed, dry_run=dry_run)
+        if done.unreviewed and not include_unreviewed:
+            out(f"{'would keep' if dry_run else 'kept'} {len(done.unreviewed)} ready task(s) "
+                "nobody reviewed (no suggestion decided, never applied or discarded):")
+            for tid in done.unreviewed:
+                intent = (await client.get(tid)).intent
+                out(f"  {tid}  {intent.splitlines()[0][:70] if intent else ''}")
+            out(f"review them (codetap diff ID), or prune them too with "
+                f"`codetap gc --days {days:g} --yes`")
+        verb = "would prune" if dry_run else "pruned"
+        out(f"{verb} {len(done.pruned)} task(s): {', '.join(done.pruned) or '-'}")
+        return EXIT_OK
+
+    with_client(go)

@@ -29,6 +29,7 @@ from codetap.types import JSON, TaskState
 
 if TYPE_CHECKING:
     from codetap.runtime import FileChange, Question, RuntimeListener, TaskRecord
+    from codetap.tasks.gc import GcResult
 
 log = logging.getLogger(__name__)
 RESTART_LIMIT = 5
@@ -214,6 +215,11 @@ class RemoteRuntime:
 
     async def rollback(self, task_id: int, step: int) -> TaskRecord:
         return await self._task("rollback", task_id, step)
+
+    async def gc(self, older_than_days: float, include_unreviewed: bool = False,
+                 dry_run: bool = False) -> GcResult:
+        result: GcResult = await self.call("gc", older_than_days, include_unreviewed, dry_run)
+        return result
 
     async def message(self, task_id: int, text: str) -> TaskRecord:
         return await self._task("message", task_id, text)

@@ -27,6 +27,8 @@ from codetap.protocol.large import shrink
 from codetap.protocol.models import (
     AnswerParams,
     ErrorData,
+    GcParams,
+    GcResult,
     TaskApplyParams,
     TaskEventDataParams,
     TaskEventParams,
@@ -101,6 +103,12 @@ async def task_message(s: Session, p: TaskMessageParams) -> BaseModel:
     return task_info(await s.runtime.message(task_id, p.text))
 
 
+async def gc(s: Session, p: GcParams) -> BaseModel:
+    done = await s.runtime.gc(p.days, p.include_unreviewed, p.dry_run)
+    return GcResult(pruned=[str(i) for i in done.pruned],
+                    unreviewed=[str(i) for i in done.unreviewed])
+
+
 async def answer(s: Session, p: AnswerParams) -> BaseModel:
     task_id = parse_task_id(p.id)
     await s.runtime.get_task(task_id)  # an unknown task is bad params, not "no question"
@@ -140,6 +148,7 @@ ROUTES: dict[str, tuple[type[BaseModel], Handler]] = {
     methods.TASK_APPLY: (TaskApplyParams, task_apply),
     methods.TASK_DISCARD: (TaskIdParams, _simple("discard")),
     methods.TASK_MESSAGE: (TaskMessageParams, task_message),
+    methods.GC: (GcParams, gc),
     methods.ANSWER: (AnswerParams, answer),
     methods.TASK_EVENTS: (TaskEventsParams, task_events),
     methods.TASK_EVENT_DATA: (TaskEventDataParams, task_event_data),

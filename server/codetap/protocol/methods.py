@@ -18,6 +18,7 @@ TASK_ROLLBACK = "codetap/task/rollback"
 TASK_APPLY = "codetap/task/apply"
 TASK_DISCARD = "codetap/task/discard"
 TASK_MESSAGE = "codetap/task/message"
+GC = "codetap/gc"
 ANSWER = "codetap/answer"
 TASK_EVENTS = "codetap/task/events"
 TASK_EVENT_DATA = "codetap/task/eventData"
@@ -39,6 +40,7 @@ REQUESTS: tuple[str, ...] = (
     TASK_APPLY,
     TASK_DISCARD,
     TASK_MESSAGE,
+    GC,
     ANSWER,
     TASK_EVENTS,
     TASK_EVENT_DATA,

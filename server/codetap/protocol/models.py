@@ -138,6 +138,22 @@ class TaskApplyResult(_Wire):
     conflicts: int
 
 
+class GcParams(_Wire):
+    """codetap/gc params: prune tasks that ended more than ``days`` days ago; ready tasks
+    nobody reviewed only with ``include_unreviewed``; ``dry_run`` only reports."""
+
+    days: float = Field(ge=0)
+    include_unreviewed: bool = False
+    dry_run: bool = False
+
+
+class GcResult(_Wire):
+    """codetap/gc result: task ids pruned (or that would be), and unreviewed ready ones."""
+
+    pruned: list[str]
+    unreviewed: list[str]
+
+
 class TaskMessageParams(_Wire):
     """codetap/task/message params: a follow-up message on a finished task; its
     conversation and branch go on (ARCHITECTURE.md "Clients")."""

@@ -25,7 +25,7 @@ from codetap.sdk.connection import Connection
 from codetap.sdk.errors import ConnectionLost, DaemonUnreachable
 
 if TYPE_CHECKING:
-    from codetap.protocol.models import TaskApplyResult, TaskInfo
+    from codetap.protocol.models import GcResult, TaskApplyResult, TaskInfo
     from codetap.sdk.models import Event, TaskResult
 
 RECONNECT_S = 30.0
@@ -182,6 +182,15 @@ class Client:
     async def answer(self, id: int | str, text: str) -> TaskInfo:
         """Answer the task's pending question or approval; InvalidTransition if it has none."""
         return await self._info("codetap/answer", {"id": task_id(id), "answer": text})
+
+    async def gc(self, days: float, *, include_unreviewed: bool = False,
+                 dry_run: bool = False) -> GcResult:
+        """Prune tasks that ended more than ``days`` days ago (worktree, branch, journal);
+        ready tasks nobody reviewed are listed in ``unreviewed`` and kept unless
+        ``include_unreviewed``; ``dry_run`` only reports."""
+        from codetap.protocol.models import GcResult
+        return GcResult.model_validate(await self.call("codetap/gc", {
+            "days": days, "include_unreviewed": include_unreviewed, "dry_run": dry_run}))
 
     async def message(self, id: int | str, text: str) -> TaskInfo:
         """Send a follow-up message to a finished task: its conversation and branch go on."""

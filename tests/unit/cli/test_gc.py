@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from codetap.daemon.control import stop
+from codetap.daemon.paths import DaemonPaths
 from codetap.models.base import ModelConfig
 from codetap.runtime import Runtime
 from codetap.types import TaskState
@@ -37,7 +39,14 @@ async def test_gc_warns_before_pruning_unreviewed_ready_tasks(xdg: Path, tmp_pat
     finally:
         await runtime.close()
     assert worktree is not None and worktree.is_dir()
+    try:
+        check_gc(repo, worktree, unreviewed, reviewed, discarded)
+    finally:
+        stop(DaemonPaths.from_env())
 
+
+def check_gc(repo: Path, worktree: Path, unreviewed: int, reviewed: int, discarded: int) -> None:
+    """`codetap gc` through the daemon it starts (the one owner of tasks)."""
     dry = codetap("gc", "--days", "0", "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert f"would prune 2 task(s): {reviewed}, {discarded}" in dry.stdout

@@ -173,6 +173,7 @@ M.methods = {
   TASK_APPLY = "codetap/task/apply",
   TASK_DISCARD = "codetap/task/discard",
   TASK_MESSAGE = "codetap/task/message",
+  GC = "codetap/gc",
   ANSWER = "codetap/answer",
   TASK_EVENTS = "codetap/task/events",
   TASK_EVENT_DATA = "codetap/task/eventData",

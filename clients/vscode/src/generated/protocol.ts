@@ -11,6 +11,7 @@ export const TASK_ROLLBACK = "codetap/task/rollback" as const;
 export const TASK_APPLY = "codetap/task/apply" as const;
 export const TASK_DISCARD = "codetap/task/discard" as const;
 export const TASK_MESSAGE = "codetap/task/message" as const;
+export const GC = "codetap/gc" as const;
 export const ANSWER = "codetap/answer" as const;
 export const TASK_EVENTS = "codetap/task/events" as const;
 export const TASK_EVENT_DATA = "codetap/task/eventData" as const;
