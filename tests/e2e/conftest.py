@@ -180,8 +180,8 @@ async def connect(env: Env, options: dict[str, Any] | None = None,
                   setup: Callable[[Editor], Any] | None = None,
                   args: tuple[str, ...] = ()) -> Editor:
     """Start ``codetap lsp`` (the bridge), initialize, return the editor. ``options`` are
-    ``initializationOptions.codetap`` (``events`` defaults to on here, so tests can follow
-    the journal). ``setup(editor)`` runs before initialize (to register handlers for
+    ``initializationOptions.codetap`` (``events`` and ``suggestions`` default to on here,
+    so tests can follow the journal and the structured hunks). ``setup(editor)`` runs before initialize (to register handlers for
     requests sent right after it). ``args`` are appended to ``codetap lsp``."""
     config = ClientServerConfig(server_command=[sys.executable, "-m", "codetap", "lsp", *args],
                                 server_env=env.env, client_factory=make_client)
@@ -202,7 +202,8 @@ async def connect(env: Env, options: dict[str, Any] | None = None,
         capabilities=client_capabilities("visual-studio-code"),
         root_uri=env.root_uri,
         workspace_folders=[lsp.WorkspaceFolder(uri=env.root_uri, name="repo")],
-        initialization_options={"codetap": {"events": True, **(options or {})}},
+        initialization_options={"codetap": {"events": True, "suggestions": True,
+                                             **(options or {})}},
     ))
     return editor
 

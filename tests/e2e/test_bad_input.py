@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from typing import Any
 
 import pytest
@@ -97,8 +98,78 @@ async def test_client_vanishing_mid_request_leaves_daemon_serving(env: Env, edit
                             "params": {"intent": "make add add", "root_uri": env.root_uri}}))
     raw.writer.write(b"Content-Length: 50\r\n\r\n{\"jsonrpc\"")  # truncated message
     raw.writer.close()
-    await asyncio.sleep(0.3)
-    listed = await editor.request("codetap/task/list", {})
+    # The start request was complete: its task exists once the daemon has handled it.
+    deadline = asyncio.get_running_loop().time() + 20
+    while not (listed := await editor.request("codetap/task/list", {}))["tasks"]:
+        assert asyncio.get_running_loop().time() < deadline, "the started task never appeared"
+        await asyncio.sleep(0.05)
     assert len(listed["tasks"]) == 1
     info = listed["tasks"][0]
     await editor.wait_state(info["id"], "ready")
+
+
+def _msg(msg_id: int, method: str, params: Any) -> bytes:
+    return frame({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params})
+
+
+# Each case: malformed bytes, then a well-formed request that must still be answered.
+BROKEN_FRAMES = {
+    "garbage header line": b"hello there\r\n",
+    "garbage line after the length": b"Content-Length: 2\r\nnot a header\r\n\r\n{}",
+    "no Content-Length": b"Content-Type: application/json\r\n\r\n{\"jsonrpc\":\"2.0\"}",
+    "bad Content-Length": b"Content-Length: twelve\r\n\r\n{\"id\":1}",
+    "negative Content-Length": b"Content-Length: -5\r\n\r\n{}",
+    "empty header block": b"\r\n",
+}
+
+
+async def _check_frames(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                        root_uri: str) -> None:
+    """Initialize, then each broken frame -> one -32700 with id null, and the next
+    well-formed request on the same connection gets its answer."""
+    async def recv() -> dict[str, Any]:
+        while True:
+            body = await asyncio.wait_for(read_message(reader), 10)
+            assert body is not None, "connection closed"
+            msg: dict[str, Any] = json.loads(body)
+            if "method" not in msg:
+                return msg
+
+    writer.write(_msg(0, "initialize", {"processId": None, "rootUri": root_uri,
+                                        "capabilities": {}}))
+    assert "capabilities" in (await recv())["result"]
+    writer.write(frame({"jsonrpc": "2.0", "method": "initialized", "params": {}}))
+    for n, (what, junk) in enumerate(BROKEN_FRAMES.items(), start=1):
+        writer.write(junk + _msg(n, "codetap/task/list", {}))
+        err = await recv()
+        assert err["id"] is None and err["error"]["code"] == -32700, (what, err)
+        assert err["error"]["message"].startswith("Parse error"), (what, err)
+        reply = await recv()
+        assert reply == {"jsonrpc": "2.0", "id": n, "result": {"tasks": []}}, (what, reply)
+
+
+async def test_malformed_frames_over_the_socket_keep_the_session(env: Env) -> None:
+    raw = await Raw.open(env)
+    await _check_frames(raw.reader, raw.writer, env.root_uri)
+    raw.writer.close()
+
+
+@pytest.mark.parametrize("args", [(), ("--no-daemon",)], ids=["bridge", "no-daemon"])
+async def test_malformed_frames_over_stdio_keep_the_session(
+        env: Env, args: tuple[str, ...]) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "codetap", "lsp", *args, env=env.env,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL)
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        writer = proc.stdin
+        await _check_frames(proc.stdout, writer, env.root_uri)  # type: ignore[arg-type]
+        writer.write(_msg(99, "shutdown", None))
+        writer.write(frame({"jsonrpc": "2.0", "method": "exit"}))
+        writer.close()
+        assert await asyncio.wait_for(proc.wait(), 20) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()

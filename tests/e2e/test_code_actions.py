@@ -1,4 +1,5 @@
-"""Code actions: tasks scoped to a diagnostic or a selection; reject decisions that last."""
+"""Code actions: tasks scoped to a diagnostic or a selection; reject decisions that last;
+inline Accept edits; a task whose hunks are all decided is settled (applied or discarded)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcException
 from tests.e2e.conftest import CALC, Editor, Env, connect, write_config
+from tests.e2e.test_bad_input import Raw
 
 from codetap.daemon.control import stop
 
@@ -143,3 +147,127 @@ async def test_rejected_hunk_stays_rejected_after_daemon_restart(
     finally:
         await second.client.shutdown_session()
         await second.client.stop()
+
+
+async def test_own_diagnostic_range_offers_no_task_starters(env: Env, editor: Editor) -> None:
+    editor.open(env.calc_uri, CALC)
+    info = await editor.request("codetap/task/start", {"intent": "fix", "root_uri": env.root_uri})
+    (diag,) = await editor.wait_for(lambda: editor.codetap_diagnostics(env.calc_uri))
+    assert diag.range.start != diag.range.end
+    # What VS Code and eglot send with the cursor on the diagnostic: its range, itself.
+    offered = await actions(editor, env, diag.range, [diag])
+    assert len(offered) == 3 and all(t.startswith(("codetap: Accept", "codetap: Reject"))
+                                     for t in offered), list(offered)
+    assert f"codetap: Reject suggestion of task {info['id']}" in offered
+    offered = await actions(editor, env, diag.range)  # a client that sends no context
+    assert "codetap: fix this" not in offered and "codetap: refactor selection..." not in offered
+    # A selection that is not the suggestion's still offers them.
+    offered = await actions(editor, env, rng(4, 0, 5, 16))
+    assert "codetap: refactor selection..." in offered
+
+
+async def test_rejecting_every_hunk_discards_the_task(
+        env: Env, tmp_path: Path, xdg: Path) -> None:
+    write_config(xdg, tmp_path, {"two": TWO_EDITS})
+    editor = await connect(env)
+    try:
+        editor.open(env.calc_uri, CALC)
+        info = await editor.request("codetap/task/start",
+                                    {"intent": "fix", "root_uri": env.root_uri})
+        diags = await editor.wait_for(lambda: len(editor.codetap_diagnostics(env.calc_uri)) == 2
+                                      and editor.codetap_diagnostics(env.calc_uri))
+        for d in diags:
+            offered = await actions(editor, env, d.range, [d])
+            reject = offered[f"codetap: Reject suggestion of task {info['id']}"]
+            assert await run_action(editor, reject) == {"rejected": 1}
+        await editor.wait_state(info["id"], "discarded")
+        await editor.wait_for(lambda: not editor.codetap_diagnostics(env.calc_uri))
+        assert editor.notes["codetap/task/updated"][-1]["state"] == "discarded"
+        assert editor.text(env.calc_uri) == CALC
+    finally:
+        await editor.client.shutdown_session()
+        await editor.client.stop()
+
+
+async def test_accept_one_reject_the_other_applies_the_task(
+        env: Env, tmp_path: Path, xdg: Path) -> None:
+    write_config(xdg, tmp_path, {"two": TWO_EDITS})
+    editor = await connect(env)
+    try:
+        editor.open(env.calc_uri, CALC)
+        info = await editor.request("codetap/task/start",
+                                    {"intent": "fix", "root_uri": env.root_uri})
+        diags = await editor.wait_for(lambda: len(editor.codetap_diagnostics(env.calc_uri)) == 2
+                                      and editor.codetap_diagnostics(env.calc_uri))
+        add_hunk = next(d for d in diags if d.range.start.line == 1)
+        mul_hunk = next(d for d in diags if d.range.start.line == 5)
+        accept = next(a for t, a in (await actions(editor, env, add_hunk.range,
+                                                    [add_hunk])).items()
+                      if t.startswith("codetap: Accept ("))
+        assert accept.edit is not None and accept.command is not None
+        assert accept.command.command == "codetap.suggestion.accepted"
+        editor.apply_edit(lsp.ApplyWorkspaceEditParams(edit=accept.edit))
+        assert await run_action(editor, accept) == {"accepted": 1}
+        assert await editor.task_state(info["id"]) == "ready"  # one hunk still to decide
+        await editor.wait_for(lambda: len(editor.codetap_diagnostics(env.calc_uri)) == 1)
+        assert await editor.command("codetap.suggestion.reject",
+                                    {"id": info["id"], "hunk_ids": [mul_hunk.code]}) == \
+            {"rejected": 1}
+        await editor.wait_state(info["id"], "applied")
+        assert editor.text(env.calc_uri) == CALC.replace("a - b", "a + b")
+    finally:
+        await editor.client.shutdown_session()
+        await editor.client.stop()
+
+
+async def test_accepted_command_needs_hunk_ids_and_ignores_unknown_ones(
+        env: Env, editor: Editor) -> None:
+    editor.open(env.calc_uri, CALC)
+    info = await editor.request("codetap/task/start", {"intent": "fix", "root_uri": env.root_uri})
+    await editor.wait_for(lambda: editor.codetap_diagnostics(env.calc_uri))
+    with pytest.raises(JsonRpcException, match="needs hunk_ids"):
+        await editor.command("codetap.suggestion.accepted", {"id": info["id"]})
+    assert await editor.command("codetap.suggestion.accepted",
+                                {"id": info["id"], "hunk_ids": ["nope"]}) == {"accepted": 0}
+    assert await editor.task_state(info["id"]) == "ready"
+
+
+async def test_client_without_literal_code_actions_gets_the_command_form(env: Env) -> None:
+    raw = await Raw.open(env)
+    await raw.initialize(env.root_uri)  # capabilities: {}
+    started = await raw.call("codetap/task/start", {"intent": "fix", "root_uri": env.root_uri}, 1)
+    task_id = started["result"]["id"]
+    for n in range(2, 600):
+        got = await raw.call("codetap/task/get", {"id": task_id}, n)
+        if got["result"]["state"] == "ready":
+            break
+        await asyncio.sleep(0.05)
+    reply = await raw.call("textDocument/codeAction", {
+        "textDocument": {"uri": env.calc_uri}, "range": range_json(rng(1, 0, 1, 0)),
+        "context": {"diagnostics": []}}, 1000)
+    accept = next(a for a in reply["result"] if a["title"].startswith("codetap: Accept ("))
+    assert "edit" not in accept
+    assert accept["command"]["command"] == "codetap.task.apply"
+    raw.writer.close()
+
+
+async def test_suggestions_notification_only_for_clients_that_opt_in(env: Env) -> None:
+    stock = await connect(env, {"suggestions": False})
+    drawing = await connect(env)
+    try:
+        stock.open(env.calc_uri, CALC)
+        drawing.open(env.calc_uri, CALC)
+        info = await stock.request("codetap/task/start",
+                                   {"intent": "fix", "root_uri": env.root_uri})
+        await stock.wait_for(lambda: stock.codetap_diagnostics(env.calc_uri))
+        await drawing.wait_for(lambda: drawing.codetap_diagnostics(env.calc_uri))
+        assert drawing.notes["codetap/suggestions"][-1]["id"] == info["id"]
+        await stock.request("codetap/task/discard", {"id": info["id"]})
+        await stock.wait_for(lambda: not stock.codetap_diagnostics(env.calc_uri))
+        await drawing.wait_for(lambda: not drawing.codetap_diagnostics(env.calc_uri))
+        assert drawing.notes["codetap/suggestions"][-1]["files"] == []
+        assert "codetap/suggestions" not in stock.notes
+    finally:
+        for ed in (stock, drawing):
+            await ed.client.shutdown_session()
+            await ed.client.stop()

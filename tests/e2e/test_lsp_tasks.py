@@ -39,10 +39,13 @@ async def test_execute_command_and_accept_code_action(env: Env, editor: Editor) 
     assert f"codetap: Accept all of task {info['id']}" in titles
     accept = next(a for a in actions if isinstance(a, lsp.CodeAction)
                   and a.title.startswith("codetap: Accept ("))
-    assert accept.command is not None
+    # The client takes code action literals: the edit comes inline, applied by the client
+    # first, then the command records the decision (LSP 3.17 CodeAction).
+    assert accept.edit is not None and accept.command is not None
+    editor.apply_edit(lsp.ApplyWorkspaceEditParams(edit=accept.edit))
     result = await editor.client.workspace_execute_command_async(lsp.ExecuteCommandParams(
         command=accept.command.command, arguments=accept.command.arguments))
-    assert result == {"applied": 1, "conflicts": 0}
+    assert result == {"accepted": 1}
     assert editor.text(env.calc_uri) == FIXED
     await editor.wait_state(info["id"], "applied")
     await editor.wait_for(lambda: not editor.codetap_diagnostics(env.calc_uri))

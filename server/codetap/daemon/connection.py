@@ -2,7 +2,9 @@
 
 Framing follows the LSP base protocol (``Content-Length`` header, blank line, UTF-8 JSON
 body). Unlike ``pygls.io_.run_async`` this loop answers malformed input itself
-(JSON-RPC 2.0 section 5.1): invalid JSON -> ``-32700 Parse error`` with ``id: null``; a
+(JSON-RPC 2.0 section 5.1): a malformed header block (garbage line, missing or bad
+``Content-Length``) -> ``-32700 Parse error`` with ``id: null``, then the next well-formed
+message is read as usual; invalid JSON -> ``-32700 Parse error`` with ``id: null``; a
 body that is not a request/notification object -> ``-32600 Invalid Request``; LSP params
 that do not match the lsprotocol type -> ``-32602 Invalid params``. The connection and
 everything else in the daemon keep working.
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from typing import Any
 
 from pygls.exceptions import JsonRpcException
@@ -35,30 +38,77 @@ def _error(msg_id: Any, code: int, message: str) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "id": msg_id, "error": {"code": code, "message": message}}
 
 
-async def read_message(reader: asyncio.StreamReader) -> bytes | None:
-    """The next message body, or ``None`` at end of stream.
+class FrameError(ValueError):
+    """A header block that is not a valid LSP base-protocol header (answered with
+    ``-32700``; the reader resynchronises on the next ``Content-Length`` header)."""
 
-    Raises ValueError for a header block without a valid ``Content-Length``.
+
+_TOKEN = re.compile(rb"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")  # RFC 9110 header field name
+_LENGTH = b"content-length:"
+
+
+class FrameReader:
+    """Reads LSP base-protocol messages from ``reader`` and survives malformed headers.
+
+    :meth:`read` raises :class:`FrameError` for a garbage header line (not ``Name: value``
+    with a token name) or a header block without a valid ``Content-Length`` (missing, not
+    a number, negative, over ``MAX_BODY``). Where the body can still be skipped (a valid
+    length next to a garbage line) it is; otherwise the next read skips input up to the
+    next ``Content-Length:`` header, which may follow the lost body on the same line.
     """
-    length: int | None = None
-    while True:
-        line = await reader.readline()
-        if not line:
+
+    def __init__(self, reader: asyncio.StreamReader) -> None:
+        self.reader = reader
+        self._resync = False
+
+    async def read(self) -> bytes | None:
+        """The next message body, or ``None`` at end of stream (also mid-message)."""
+        length: int | None = None
+        problem: str | None = None
+        while True:
+            line = await self.reader.readline()
+            if not line:
+                return None
+            if self._resync:
+                at = line.lower().rfind(_LENGTH)
+                if at < 0:
+                    continue
+                line, self._resync = line[at:], False
+            if line in (b"\r\n", b"\n"):
+                break
+            name, sep, value = line.partition(b":")
+            if not sep or not _TOKEN.match(name):
+                if length is None:
+                    self._resync = True
+                    raise FrameError(f"bad header line {line[:80]!r}")
+                problem = problem or f"bad header line {line[:80]!r}"
+                continue
+            if name.lower() == b"content-length":
+                try:
+                    length = int(value.strip())
+                except ValueError:
+                    self._resync = True
+                    raise FrameError(
+                        f"bad Content-Length header: {value.strip()[:40]!r}") from None
+        if length is None or not 0 <= length <= MAX_BODY:
+            self._resync = True
+            raise FrameError("message without a valid Content-Length header")
+        try:
+            body = await self.reader.readexactly(length)
+        except asyncio.IncompleteReadError:
             return None
-        if line in (b"\r\n", b"\n"):
-            break
-        name, _, value = line.decode("ascii", "replace").partition(":")
-        if name.strip().lower() == "content-length":
-            try:
-                length = int(value.strip())
-            except ValueError:
-                raise ValueError(f"bad Content-Length header: {value.strip()!r}") from None
-    if length is None or not 0 <= length <= MAX_BODY:
-        raise ValueError("message without a valid Content-Length header")
-    try:
-        return await reader.readexactly(length)
-    except asyncio.IncompleteReadError:
-        return None
+        if problem is not None:
+            raise FrameError(problem)
+        return body
+
+
+async def read_message(reader: asyncio.StreamReader) -> bytes | None:
+    """The next message body of a well-behaved peer, or ``None`` at end of stream.
+
+    Raises FrameError (a ValueError) for a malformed header block. A connection that must
+    survive malformed input keeps one :class:`FrameReader` instead.
+    """
+    return await FrameReader(reader).read()
 
 
 def handle_body(body: bytes, protocol: JsonRPCProtocol, write: Any) -> None:
@@ -87,14 +137,16 @@ def handle_body(body: bytes, protocol: JsonRPCProtocol, write: Any) -> None:
 async def serve(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, protocol: JsonRPCProtocol
 ) -> None:
-    """Run one connection until the peer closes it (or sends a broken header)."""
+    """Run one connection until the peer closes it. A malformed header block is answered
+    with ``-32700`` (``id: null``) and the connection reads on."""
     protocol.set_writer(writer)
+    frames = FrameReader(reader)
     while not writer.is_closing():
         try:
-            body = await read_message(reader)
-        except ValueError as exc:
+            body = await frames.read()
+        except FrameError as exc:
             writer.write(frame(_error(None, PARSE_ERROR, f"Parse error: {exc}")))
-            break
+            continue
         except (ConnectionError, OSError):
             break
         if body is None:

@@ -77,6 +77,10 @@ class Hub:
         """Hunk ids of ``task_id`` the user rejected (in any session, before any restart)."""
         return {h for h, s in (await self._load(task_id)).items() if s == REJECTED}
 
+    async def accepted(self, task_id: int) -> bool:
+        """Whether the user accepted any hunk of ``task_id``."""
+        return ACCEPTED in (await self._load(task_id)).values()
+
     async def decide(self, task_id: int, items: Sequence[Suggestion], status: str) -> None:
         """Record ``status`` (``rejected`` | ``accepted``) for ``items`` durably."""
         if not items:

@@ -31,6 +31,7 @@ from codetap.lsp.converter import codetap_converter
 from codetap.lsp.hub import Hub
 from codetap.lsp.routes import ROUTES, dispatch, dispatch_command, validate
 from codetap.lsp.session import Session
+from codetap.lsp.suggest import CMD_ACCEPTED
 from codetap.protocol import methods
 from codetap.protocol.models import TaskApplyParams
 
@@ -100,6 +101,16 @@ def _register_routes(server: LanguageServer, session: Session) -> None:
         p = validate(methods.CMD_REJECT, TaskApplyParams, args[0])
         assert isinstance(p, TaskApplyParams)
         return {"rejected": await session.book.reject(parse_task_id(p.id), p.hunk_ids)}
+
+    @server.command(CMD_ACCEPTED)
+    async def accepted(*args: Any) -> Any:
+        if len(args) != 1:
+            raise JsonRpcInvalidParams(f"{CMD_ACCEPTED} takes one argument, got {len(args)}")
+        p = validate(CMD_ACCEPTED, TaskApplyParams, args[0])
+        assert isinstance(p, TaskApplyParams)
+        if not p.hunk_ids:
+            raise JsonRpcInvalidParams(f"{CMD_ACCEPTED} needs hunk_ids")
+        return {"accepted": await session.book.accepted(parse_task_id(p.id), p.hunk_ids)}
 
 
 def create_server(hub: Hub) -> tuple[LanguageServer, Session]:

@@ -1,10 +1,13 @@
 """A session's view of task suggestions: compute, publish, accept, reject.
 
 Suggestions are computed per session because they are placed in *this* client's buffers
-(open document overlay, else the file on disk). They are published as diagnostics and as
-a codetap/suggestions notification, recomputed when the user edits a file that has some,
-and applied with versioned ``workspace/applyEdit`` (recomputed and retried if the client
-refuses, e.g. because the buffer version moved).
+(open document overlay, else the file on disk). They are published as diagnostics (and
+as a codetap/suggestions notification to clients that opted in with
+``initializationOptions.codetap.suggestions``), recomputed when the user edits a file that
+has some, and applied with versioned ``workspace/applyEdit`` (recomputed and retried if the
+client refuses, e.g. because the buffer version moved) or by the client itself from an
+Accept code action's inline edit (:meth:`SuggestionBook.accepted`). Once nothing is left
+to decide the task is settled: ``applied`` if a hunk was accepted, else ``discarded``.
 
 Special changes (symlinks, submodules, binary files, paths whose copy here is a symlink)
 are shown, never applied: a hunkless ``special`` entry in codetap/suggestions, a Warning
@@ -28,6 +31,7 @@ from codetap.delivery.edits import (
 )
 from codetap.delivery.special import SpecialChange, on_disk_special
 from codetap.delivery.suggestions import Suggestion, file_suggestions
+from codetap.errors import CodetapError
 from codetap.lsp.convert import path_to_uri
 from codetap.lsp.hub import ACCEPTED, REJECTED
 from codetap.protocol import methods
@@ -39,6 +43,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 APPLY_ATTEMPTS = 3
+GONE_KEPT = 256
+#: Command run by an Accept code action after the client applied its inline edit
+#: (arguments ``[{"id", "hunk_ids"}]`` -> ``{"accepted": int}``).
+CMD_ACCEPTED = "codetap.suggestion.accepted"
 DEBOUNCE_S = 0.05
 PUBLISH_DELAY_S = 0.02
 
@@ -77,6 +85,16 @@ class SuggestionBook:
         self._unpublished: set[str] = set()
         self._flush: asyncio.TimerHandle | None = None
         self._pending: asyncio.Task[None] | None = None
+        self._gone: dict[str, Suggestion] = {}
+        self._awaiting: set[int] = set()  # accepted inline, the client's didChange not seen
+
+    def _remember(self, gone: Sequence[Suggestion]) -> None:
+        """Keep withdrawn suggestions a while: an inline Accept edit applied by the client
+        withdraws its hunk (didChange) before the client reports it accepted."""
+        for s in gone:
+            self._gone[s.hunk_id] = s
+        while len(self._gone) > GONE_KEPT:
+            del self._gone[next(iter(self._gone))]
 
     def has(self, task_id: int) -> bool:
         return task_id in self.by_task or task_id in self.specials
@@ -159,8 +177,10 @@ class SuggestionBook:
             # (the new version is kept above for the next applyEdit).
             return
         # Structured hunks first: a client that reacts to the diagnostics has them already.
-        body = suggestions_params(task_id, items, specials)
-        self.session.notify(methods.SUGGESTIONS, dump(body))
+        if self.session.options.suggestions:  # opted in: stock clients only get diagnostics
+            body = suggestions_params(task_id, items, specials)
+            self.session.notify(methods.SUGGESTIONS, dump(body))
+        self._remember(old)
         self._unpublished |= {s.uri for s in old} | {s.uri for s in items}
         self._unpublished |= {sp.uri for sp in old_specials} | {sp.uri for sp in specials}
         self._tell(task_id, specials)
@@ -211,6 +231,9 @@ class SuggestionBook:
         for tid in tasks:
             if not self.session.closed:
                 await self.refresh(tid)
+                if tid in self._awaiting:
+                    self._awaiting.discard(tid)
+                    await self.settle(tid)
 
     async def reject(self, task_id: int, hunk_ids: Sequence[str] | None) -> int:
         """Reject hunks (all of the task if ``None``) for every session, durably.
@@ -225,7 +248,45 @@ class SuggestionBook:
                 s.spawn(s.book.refresh(task_id))
         if not self.session.initialized:
             await self.refresh(task_id)
+        await self.settle(task_id)
         return len(chosen)
+
+    async def accepted(self, task_id: int, hunk_ids: Sequence[str]) -> int:
+        """The client applied the inline edit of these hunks (an Accept code action): record
+        them accepted for every session, durably, and settle the task. Returns how many
+        were known (shown now or lately withdrawn); unknown ids count nothing."""
+        known = [s for h in hunk_ids if (s := self.find(h) or self._gone.get(h)) is not None
+                 and s.task_id == task_id]
+        await self.session.hub.decide(task_id, known, ACCEPTED)
+        if self.has(task_id):
+            await self.refresh(task_id)
+        if any(s.hunk_id in hunk_ids for s in self.by_task.get(task_id, [])):
+            # The client sends the edit's didChange later (eglot: from an idle timer):
+            # settle once it has arrived and the hunks are recomputed.
+            self._awaiting.add(task_id)
+        else:
+            await self.settle(task_id)
+        return len(known)
+
+    async def settle(self, task_id: int) -> None:
+        """End the review of a ready task once nothing is left to decide: no suggestion
+        (all accepted, rejected or already in the text) and no special change. The task
+        becomes ``applied`` if any hunk was accepted, else ``discarded`` (every hunk was
+        rejected: the worktree goes, the branch stays). Another session settling it first
+        is not an error."""
+        task = await self.session.runtime.get_task(task_id)
+        if task.state != TaskState.READY:
+            return
+        items, specials = await self._compute(task_id)
+        if items or specials:
+            return
+        try:
+            if await self.session.hub.accepted(task_id):
+                await self.session.runtime.mark_applied(task_id)
+            else:
+                await self.session.runtime.discard(task_id)
+        except CodetapError as exc:
+            log.info("task %s was settled elsewhere: %s", task_id, exc)
 
     async def apply(self, task_id: int, hunk_ids: Sequence[str] | None) -> TaskApplyResult:
         """Apply clean hunks (all if ``None``) with workspace/applyEdit; never clobber.
