@@ -15,13 +15,15 @@ import asyncio
 import dataclasses
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import NoReturn, Protocol
 
 from codetap.agent import resume
 from codetap.agent.approval import Approvals
+from codetap.agent.compaction import Context, Prompt
 from codetap.agent.roles import Role
 from codetap.agent.state import AgentState
-from codetap.errors import LimitsExceeded, Submitted, ToolError
+from codetap.errors import ContextLengthExceeded, LimitsExceeded, Submitted, ToolError
 from codetap.models.base import ModelProvider
 from codetap.redact import redact_text
 from codetap.store.faults import fault_point
@@ -40,6 +42,10 @@ from codetap.types import (
 )
 
 Running = dict[str, asyncio.Task[ToolResult]]
+CONTEXT_RETRIES = 2
+"""Compact-and-retry rounds after the provider refuses a prompt as too long."""
+MAX_CONTINUES = 3
+"""Replies cut by the output limit in a row that are simply continued."""
 
 
 class Journal(Protocol):
@@ -56,12 +62,14 @@ class Agent:
     """Runs one role on one task until it finishes, hits a limit or is cancelled.
 
     ``system`` is the full system prompt; ``state`` comes from :func:`rebuild` (fresh tasks
-    start with the task message already in ``state.messages``).
+    start with the task message already in ``state.messages``). ``summarizer`` writes
+    compaction summaries (default: ``provider``).
     """
 
     def __init__(
         self, role: Role, provider: ModelProvider, tools: Mapping[str, Tool], ctx: ToolContext,
         journal: Journal, state: AgentState, system: str,
+        summarizer: ModelProvider | None = None,
     ) -> None:
         self.role = role
         self.provider = provider
@@ -69,10 +77,19 @@ class Agent:
         self.ctx = ctx
         self.journal = journal
         self.state = state
-        self.system = system
         self.approvals = Approvals(ctx, state, journal)
-        self._specs = [t.spec() for t in self.tools.values()]
+        specs = [t.spec() for t in self.tools.values()]
+        self.context = Context(role, provider, state, journal, system, specs, summarizer)
         self._clock = time.monotonic()
+
+    @property
+    def system(self) -> str:
+        """The system prompt sent with every request."""
+        return self.context.budget.system
+
+    @system.setter
+    def system(self, text: str) -> None:
+        self.context.budget.set_system(text)
 
     async def run(self) -> NoReturn:
         """Step until the role's run ends. Raises Submitted (``finish``: the summary),
@@ -92,14 +109,24 @@ class Agent:
         """One model turn plus its tool calls, journaled and checkpointed."""
         self.check_limits()
         running: Running = {}
-        msg, usage, stop = await self.query(running)
-        await self.record_turn(msg, usage, stop)
-        await self.execute(msg.tool_calls, running)
+        prompt, reply = await self.ask(running)
+        await self.record_turn(prompt, reply)
+        await self.execute(reply.message.tool_calls, running, self.nudge(reply))
 
-    async def query(self, running: Running) -> tuple[Message, Usage, str]:
+    async def ask(self, running: Running) -> tuple[Prompt, Reply]:
+        """Send the next prompt (compacted to fit, see :mod:`codetap.agent.compaction`);
+        a "context length exceeded" refusal compacts harder and retries."""
+        for attempt in range(CONTEXT_RETRIES + 1):
+            prompt = await self.context.prompt(force=attempt > 0)
+            try:
+                return prompt, await self.query(prompt.request, running)
+            except ContextLengthExceeded:
+                if attempt == CONTEXT_RETRIES:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def query(self, request: ModelRequest, running: Running) -> Reply:
         """Stream one model response; start read-only calls as soon as they are complete."""
-        request = ModelRequest(self.system, list(self.state.messages), self._specs,
-                               max_tokens=self.provider.config.max_output_tokens)
         text: list[str] = []
         calls: list[ToolCall] = []
         async for event in self.provider.stream(request):
@@ -113,40 +140,63 @@ class Agent:
                         run_tool(tool, event.call.arguments, self.ctx))
             elif isinstance(event, Finished):
                 msg = Message("assistant", "".join(text), tool_calls=calls)
-                if not calls and event.stop_reason != "tool_use":
+                if not calls and event.stop_reason == "max_tokens":
+                    msg.content = msg.content or "(reply cut off by the output limit)"
+                elif not calls and event.stop_reason != "tool_use":
                     msg.content = msg.content or "(no tool call)"
-                return msg, event.usage, event.stop_reason
+                return Reply(msg, event.usage, event.stop_reason, event.truncated_calls)
         raise AssertionError("provider stream ended without Finished")
 
-    async def record_turn(self, msg: Message, usage: Usage, stop: str) -> None:
+    async def record_turn(self, prompt: Prompt, reply: Reply) -> None:
         """Journal the model turn and its calls' intents (one transaction)."""
+        msg = reply.message
         self.state.step += 1
         self.state.messages.append(msg)
-        self.state.usage.add(usage)
-        entries: list[tuple[str, JSON]] = [("model_turn", {
-            "message": msg.to_json(), "usage": usage.to_json(), "stop_reason": stop,
-            "model": self.provider.config.name,
-        })]
+        self.state.usage.add(reply.usage)
+        turn: JSON = {
+            "message": msg.to_json(), "usage": reply.usage.to_json(),
+            "stop_reason": reply.stop_reason, "model": self.provider.config.name,
+            "prompt": prompt.entry(),
+        }
+        if reply.truncated_calls:
+            turn["truncated_calls"] = list(reply.truncated_calls)
+        self.state.note_turn(turn)
+        entries: list[tuple[str, JSON]] = [("model_turn", turn)]
         intents = [resume.intent(c, self.tools.get(c.name), self.ctx) for c in msg.tool_calls]
         self.state.intents = {i["call_id"]: i for i in intents}
         entries += [("tool_intent", i) for i in intents]
         await self.journal.record(self.state.step, entries)
         self.state.pending = list(msg.tool_calls)
 
-    async def execute(self, calls: list[ToolCall], running: Running) -> None:
-        """Run (or collect) every call in order, journal results, then checkpoint.
+    def nudge(self, reply: Reply) -> str | None:
+        """What the user side says after the turn's results: a cut-off reply is continued
+        (``MAX_CONTINUES`` times in a row, then a smaller step is asked for); a turn without
+        a tool call is reminded to call one."""
+        if reply.stop_reason == "max_tokens":
+            limit = self.provider.config.max_output_tokens
+            lost = (f" The call(s) {', '.join(f'`{n}`' for n in reply.truncated_calls)} were "
+                    "cut mid-arguments and were NOT run." if reply.truncated_calls else "")
+            if self.state.cutoffs <= MAX_CONTINUES:
+                return (f"Your reply was cut off by the output limit ({limit} tokens).{lost} "
+                        "Continue from where you stopped.")
+            return (f"Your replies keep hitting the output limit ({limit} tokens).{lost} Take "
+                    "a smaller step: write large files in parts (create a first part, then "
+                    "append with edit), and keep each reply short.")
+        return None if reply.message.tool_calls else _NO_TOOL_NUDGE
+
+    async def execute(self, calls: list[ToolCall], running: Running,
+                      nudge: str | None = None) -> None:
+        """Run (or collect) every call in order, journal results and ``nudge`` (a user
+        message), then checkpoint.
 
         Read-only results are batched into the next journal write; a mutating call's
         result is written as soon as it returns. ``finish`` raises Submitted after the
-        step is checkpointed.
+        step is checkpointed (and no nudge is added).
         """
         batch: list[tuple[str, JSON]] = []
         mutated = False
         submitted: Submitted | None = None
         try:
-            if not calls:
-                self.state.messages.append(Message("user", _NO_TOOL_NUDGE))
-                batch.append(("user", {"content": _NO_TOOL_NUDGE}))
             for call in calls:
                 tool = self.tools.get(call.name)
                 if call.id in running:
@@ -176,6 +226,9 @@ class Agent:
                     await self.journal.record(self.state.step, batch)
                     batch = []
                     fault_point(f"after_result:{call.name}")
+            if nudge is not None and submitted is None:
+                self.state.messages.append(Message("user", nudge))
+                batch.append(("user", {"content": nudge}))
             if batch:
                 await self.journal.record(self.state.step, batch)
         finally:
@@ -221,7 +274,19 @@ class Agent:
         if isinstance(todo, list):
             data["todo"] = todo
             self.state.todo = list(todo)
+        self.state.note_changes(data)
         return data
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One model response: the assistant message (complete tool calls only), its usage,
+    stop reason, and the names of calls cut off mid-arguments."""
+
+    message: Message
+    usage: Usage
+    stop_reason: str
+    truncated_calls: tuple[str, ...] = ()
 
 
 _NO_TOOL_NUDGE = (

@@ -6,10 +6,14 @@ an earlier checkpoint (kept rows stay: history is a branch, nothing is deleted).
 
 Journal entry kinds written by the agent (``data`` shapes):
   ``user``        {content}
-  ``model_turn``  {message: Message JSON, usage: Usage JSON, stop_reason, model}
+  ``model_turn``  {message: Message JSON, usage: Usage JSON, stop_reason, model,
+                   prompt?: {estimate, raw, budget}, truncated_calls?: [name]}
   ``tool_intent`` {call_id, name, arguments, before?: {path: sha256|null}}
   ``tool_result`` {call_id, name, output, is_error, meta, reads?: {path: FileRead}}
   ``approval``    {call_id, command, answer}  (answer null: asked, not yet answered)
+  ``compaction``  {layer: "mask"|"summary", masked: {index: stub}, cut?, summary?,
+                   note, note_at, tokens_before, tokens_after, forced, calibration?,
+                   usage?, model?}   (see :mod:`codetap.agent.compaction`)
   ``rollback``    {to_step, to_seq}
   ``state``       {from, to, reason?}     (written by the engine)
 """
@@ -26,6 +30,37 @@ from codetap.types import JSON, Message, ToolCall, Usage
 
 
 @dataclass(slots=True)
+class ContextState:
+    """How the conversation sent to the model differs from the full one (the journal's):
+    ``masks`` maps indexes of tool results to the stub sent instead; ``messages[:cut]`` are
+    replaced by one ``summary`` message; ``note`` (the re-injected role, task, plan and
+    changed files) is sent just before ``messages[note_at]``. Indexes are into
+    ``AgentState.messages``."""
+
+    masks: dict[int, str] = field(default_factory=dict)
+    cut: int = 0
+    summary: str = ""
+    note: str = ""
+    note_at: int = 0
+
+    def apply(self, entry: JSON) -> None:
+        """Fold one ``compaction`` journal entry in."""
+        self.masks.update({int(k): v for k, v in (entry.get("masked") or {}).items()})
+        if entry.get("cut"):
+            self.cut, self.summary = int(entry["cut"]), str(entry.get("summary", ""))
+        if entry.get("note"):
+            self.note, self.note_at = str(entry["note"]), int(entry.get("note_at", 0))
+
+    def trim(self, msg_count: int) -> None:
+        """Forget what refers to messages a rollback removed."""
+        self.masks = {i: s for i, s in self.masks.items() if i < msg_count}
+        if self.cut > msg_count:
+            self.cut, self.summary = 0, ""
+        if self.note_at > msg_count:
+            self.note, self.note_at = "", 0
+
+
+@dataclass(slots=True)
 class AgentState:
     """What the agent carries between steps.
 
@@ -38,7 +73,10 @@ class AgentState:
     result (None otherwise): the role's run is over even if the process died before the
     task was marked ready, and resuming must not ask the model for another turn.
     ``approvals`` maps the last turn's call ids whose approval was asked for to the
-    answer (None while unanswered).
+    answer (None while unanswered). ``context`` is the compaction state, ``calibration``
+    the ratio of reported to estimated prompt tokens per model (from the last turn that
+    reported usage), ``cutoffs`` the number of consecutive turns cut by the output limit,
+    ``changed_files`` the files edit/write changed so far (workspace-relative, in order).
     """
 
     messages: list[Message] = field(default_factory=list)
@@ -52,6 +90,27 @@ class AgentState:
     needs_checkpoint: bool = False
     submitted: str | None = None
     approvals: dict[str, str | None] = field(default_factory=dict)
+    context: ContextState = field(default_factory=ContextState)
+    calibration: dict[str, float] = field(default_factory=dict)
+    cutoffs: int = 0
+    changed_files: list[str] = field(default_factory=list)
+
+    def note_turn(self, turn: JSON) -> None:
+        """Update calibration and the cut-off count from a ``model_turn`` entry."""
+        self.cutoffs = self.cutoffs + 1 if turn.get("stop_reason") == "max_tokens" else 0
+        raw = (turn.get("prompt") or {}).get("raw")
+        reported = (turn.get("usage") or {}).get("input_tokens")
+        if raw and reported:
+            ratio = min(4.0, max(0.25, reported / raw))
+            self.calibration[str(turn.get("model", ""))] = ratio
+
+    def note_changes(self, result: JSON) -> None:
+        """Remember the files a ``tool_result`` says it changed."""
+        if result.get("is_error"):
+            return
+        for path in (result.get("meta") or {}).get("changed_files") or []:
+            if isinstance(path, str) and path not in self.changed_files:
+                self.changed_files.append(path)
 
     def checkpoint_state(self) -> JSON:
         """The small JSON saved with a checkpoint (no conversation: that is the journal)."""
@@ -83,6 +142,12 @@ def rebuild(events: Iterable[Event], checkpoints: Iterable[Checkpoint]) -> Agent
             st.needs_checkpoint = True
             st.submitted = None
             st.approvals = {}
+            st.note_turn(d)
+        elif ev.kind == "compaction":
+            st.context.apply(d)
+            st.usage.add(Usage.from_json(d.get("usage") or {}))
+            if d.get("calibration"):
+                st.calibration[str(d.get("calibration_model", ""))] = float(d["calibration"])
         elif ev.kind == "tool_intent":
             st.intents[d["call_id"]] = d
         elif ev.kind == "approval":
@@ -92,6 +157,7 @@ def rebuild(events: Iterable[Event], checkpoints: Iterable[Checkpoint]) -> Agent
                                        name=d["name"], is_error=d.get("is_error", False)))
             st.pending = [c for c in st.pending if c.id != d["call_id"]]
             _chain_before(st, d)
+            st.note_changes(d)
             for path, read in (d.get("reads") or {}).items():
                 if read is None:
                     st.reads.pop(path, None)
@@ -138,6 +204,8 @@ def _chain_before(st: AgentState, result: JSON) -> None:
 def _restore(st: AgentState, cp: Checkpoint) -> None:
     s = cp.state
     del st.messages[s["msg_count"]:]
+    st.context.trim(s["msg_count"])
+    st.cutoffs = 0
     st.step = s["step"]
     st.todo = list(s.get("todo", []))
     st.reads = {k: FileRead(**v) for k, v in s.get("reads", {}).items()}

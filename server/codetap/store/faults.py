@@ -18,6 +18,8 @@ Points (``<tool>`` is a tool name such as ``edit`` or ``bash``):
   ``before_commit``        a step's results journaled, worktree not committed yet
   ``after_commit``         worktree committed, checkpoint row not written yet
   ``after_checkpoint``     checkpoint written, task row not updated yet
+  ``compaction_summarized``  a compaction's summary turn answered, nothing journaled yet
+  ``after_compaction``     a ``compaction`` entry journaled, the turn's request not sent
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Self
@@ -66,10 +66,15 @@ def error_reply(status: int, body: str = "", headers: dict[str, str] | None = No
 
 
 class ScriptedServer:
-    """``async with ScriptedServer([...]) as server:`` then use ``server.url``."""
+    """``async with ScriptedServer([...]) as server:`` then use ``server.url``.
 
-    def __init__(self, script: list[Reply]) -> None:
+    ``handler``, when given, answers every request instead of the script (it gets the
+    recorded request and returns the reply)."""
+
+    def __init__(self, script: list[Reply],
+                 handler: Callable[[Recorded], Reply] | None = None) -> None:
         self.script = list(script)
+        self.handler = handler
         self.requests: list[Recorded] = []
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -117,7 +122,10 @@ class ScriptedServer:
         loop = asyncio.get_running_loop()
         self.requests.append(Recorded(method, path, headers, body, loop.time()))
         index = len(self.requests) - 1
-        reply = self.script[index] if index < len(self.script) else Reply(599, {}, ["overrun"])
+        if self.handler is not None:
+            reply = self.handler(self.requests[-1])
+        else:
+            reply = self.script[index] if index < len(self.script) else Reply(599, {}, ["overrun"])
         if reply.stall_s:
             await asyncio.sleep(reply.stall_s)
         try:
