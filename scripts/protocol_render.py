@@ -49,6 +49,11 @@ METHODS: list[Method] = [
     _req(methods.TASK_APPLY, m.TaskApplyParams, m.TaskApplyResult,
          "Apply the task's clean suggestions (all, or the given hunks) via workspace/applyEdit."),
     _req(methods.TASK_DISCARD, m.TaskIdParams, m.TaskInfo, "Discard a ready task's change."),
+    _req(methods.TASK_MESSAGE, m.TaskMessageParams, m.TaskInfo,
+         "A follow-up message on a finished task: its conversation and branch go on."),
+    _req(methods.GC, m.GcParams, m.GcResult,
+         "Prune tasks that ended long ago (worktree, branch, journal); unreviewed ready "
+         "tasks only when asked."),
     _req(methods.ANSWER, m.AnswerParams, m.TaskInfo, "Answer the task's pending question."),
     _req(methods.TASK_EVENTS, m.TaskEventsParams, m.TaskEventsResult,
          "The task's journal after a seq (large entries partial)."),

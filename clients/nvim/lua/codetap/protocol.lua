@@ -40,6 +40,17 @@
 ---@field hunks codetap.SuggestionHunk[]
 ---@field special? string
 
+---codetap/gc params: prune tasks that ended more than `days` days ago; ready tasks nobody reviewed only with `include_unreviewed`; `dry_run` only reports.
+---@class codetap.GcParams
+---@field days number >= 0
+---@field include_unreviewed? boolean default false
+---@field dry_run? boolean default false
+
+---codetap/gc result: task ids pruned (or that would be), and unreviewed ready ones.
+---@class codetap.GcResult
+---@field pruned string[]
+---@field unreviewed string[]
+
 ---LSP Position: 0-based `line` and UTF-16 `character`.
 ---@class codetap.Position
 ---@field line integer >= 0
@@ -134,6 +145,11 @@
 ---@class codetap.TaskListResult
 ---@field tasks codetap.TaskInfo[]
 
+---codetap/task/message params: a follow-up message on a finished task; its conversation and branch go on (ARCHITECTURE.md "Clients").
+---@class codetap.TaskMessageParams
+---@field id string min length 1, max length 32
+---@field text string min length 1
+
 ---codetap/task/rollback params: go back to the checkpoint of `step`.
 ---@class codetap.TaskRollbackParams
 ---@field id string min length 1, max length 32
@@ -195,6 +211,8 @@ M.commands = {
   ["codetap/task/rollback"] = "codetap.task.rollback",
   ["codetap/task/apply"] = "codetap.task.apply",
   ["codetap/task/discard"] = "codetap.task.discard",
+  ["codetap/task/message"] = "codetap.task.message",
+  ["codetap/gc"] = "codetap.gc",
   ["codetap/answer"] = "codetap.answer",
   ["codetap/task/events"] = "codetap.task.events",
   ["codetap/task/eventData"] = "codetap.task.eventData",

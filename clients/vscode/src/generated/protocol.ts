@@ -76,6 +76,22 @@ export interface FileSuggestions {
   special?: string;
 }
 
+/** codetap/gc params: prune tasks that ended more than `days` days ago; ready tasks nobody reviewed only with `include_unreviewed`; `dry_run` only reports. */
+export interface GcParams {
+  /** >= 0 */
+  days: number;
+  /** default false */
+  include_unreviewed?: boolean;
+  /** default false */
+  dry_run?: boolean;
+}
+
+/** codetap/gc result: task ids pruned (or that would be), and unreviewed ready ones. */
+export interface GcResult {
+  pruned: string[];
+  unreviewed: string[];
+}
+
 /** LSP Position: 0-based `line` and UTF-16 `character`. */
 export interface Position {
   /** >= 0 */
@@ -196,6 +212,14 @@ export interface TaskListResult {
   tasks: TaskInfo[];
 }
 
+/** codetap/task/message params: a follow-up message on a finished task; its conversation and branch go on (ARCHITECTURE.md "Clients"). */
+export interface TaskMessageParams {
+  /** min length 1, max length 32 */
+  id: string;
+  /** min length 1 */
+  text: string;
+}
+
 /** codetap/task/rollback params: go back to the checkpoint of `step`. */
 export interface TaskRollbackParams {
   /** min length 1, max length 32 */
@@ -242,6 +266,8 @@ export interface ClientRequests {
   "codetap/task/rollback": { params: TaskRollbackParams; result: TaskInfo };
   "codetap/task/apply": { params: TaskApplyParams; result: TaskApplyResult };
   "codetap/task/discard": { params: TaskIdParams; result: TaskInfo };
+  "codetap/task/message": { params: TaskMessageParams; result: TaskInfo };
+  "codetap/gc": { params: GcParams; result: GcResult };
   "codetap/answer": { params: AnswerParams; result: TaskInfo };
   "codetap/task/events": { params: TaskEventsParams; result: TaskEventsResult };
   "codetap/task/eventData": { params: TaskEventDataParams; result: TaskEventParams };
