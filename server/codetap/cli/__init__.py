@@ -33,6 +33,8 @@ COMMANDS: dict[str, str] = {
     "daemon": "codetap.cli.daemon:daemon",
     "lsp": "codetap.cli.daemon:lsp",
     "acp": "codetap.acp.command:acp",
+    "config": "codetap.cli.config:config_group",
+    "models": "codetap.cli.config:models",
 }
 """Command name -> ``module:attribute`` of its click command."""
 
