@@ -9,6 +9,7 @@ whoever answers them.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import logging
 import sqlite3
@@ -29,6 +30,8 @@ from codetap.tasks.gc import GcResult, collect
 from codetap.tasks.git import FileChange
 from codetap.tasks.states import check_transition
 from codetap.tools.base import Services
+from codetap.tools.sandbox import describe as sandbox_describe
+from codetap.tools.sandbox import probe as sandbox_probe
 from codetap.types import JSON, TaskState
 
 log = logging.getLogger(__name__)
@@ -418,6 +421,10 @@ class Runtime:
         ConfigError for an invalid project file."""
         self._reload_config()
         project = self.config.for_project(task.root)
+        if project.sandbox.mode != "off" and not sandbox_probe().works:
+            # No silent fallback: the task's journal says bash ran unsandboxed (or refused).
+            project = dataclasses.replace(project,
+                                          warnings=(*project.warnings, sandbox_describe()))
         for warning in project.warnings:
             log.warning("task %s: %s", task.id, warning)
         role = default_roles(project.limits)[WORKFLOWS[task.workflow][0]]

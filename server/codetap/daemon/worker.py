@@ -130,6 +130,11 @@ async def serve(fd: int) -> None:
             await writer.drain()
         return
     write_frame(writer, ("ready",))
+    if config.sandbox.mode != "off":
+        # After "ready": probing runs bubblewrap once and must not delay the start.
+        from codetap.tools.sandbox import describe
+        line = await asyncio.to_thread(describe)
+        (log.info if "NOT available" not in line else log.warning)("%s", line)
     calls: set[asyncio.Task[None]] = set()
     try:
         while (frame := await read_frame(reader)) is not None and frame[0] != "close":
