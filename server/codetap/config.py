@@ -71,9 +71,9 @@ from pathlib import Path
 from typing import Any
 
 from codetap.config_schema import ConfigFile, validate
-from codetap.daemon.paths import runtime_dir_from_env
 from codetap.errors import ConfigError
 from codetap.models.base import ModelConfig
+from codetap.paths import runtime_dir_from_env
 from codetap.policy import CommandPolicy
 from codetap.tasks.verify import VerifySettings
 from codetap.tools.sandbox import SandboxSettings

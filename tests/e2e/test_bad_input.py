@@ -12,8 +12,8 @@ from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcException
 from tests.e2e.conftest import Editor, Env
 
-from codetap.daemon.connection import frame, read_message
 from codetap.daemon.control import start_detached
+from codetap.lsp.framing import frame, read_message
 
 
 class Raw:

@@ -15,12 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codetap.errors import CodetapError
-
-
-def runtime_dir_from_env(env: Mapping[str, str]) -> Path:
-    """``$XDG_RUNTIME_DIR/codetap`` (XDG Base Directory spec), else ``/tmp/codetap-<uid>``."""
-    base = env.get("XDG_RUNTIME_DIR")
-    return Path(base) / "codetap" if base else Path("/tmp") / f"codetap-{os.getuid()}"
+from codetap.paths import runtime_dir_from_env
 
 
 class RuntimeDirError(CodetapError):

@@ -10,6 +10,7 @@ workspace root. Writing the task's text there would write through the link
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,3 +43,11 @@ def on_disk_special(root: Path, path: Path) -> str | None:
     if os.path.commonpath([real_root, real]) != real_root:
         return "your copy is outside the workspace, through a symlinked directory"
     return None
+
+
+def special_message(task_id: int, specials: Sequence[SpecialChange]) -> str:
+    """The one-line ``window/showMessage`` text reporting a task's special changes."""
+    shown = "; ".join(f"{sp.path} ({sp.what})" for sp in specials[:3])
+    more = f"; and {len(specials) - 3} more" if len(specials) > 3 else ""
+    return (f"codetap task {task_id} also changes what cannot be applied as text: {shown}"
+            f"{more}. Not applied; review with `codetap diff {task_id}`.")

@@ -20,8 +20,8 @@ from lsprotocol import types as lsp
 from codetap.delivery.edits import SOURCE, workspace_edit
 from codetap.delivery.suggestions import Suggestion
 from codetap.lsp.convert import find_repo_root, path_to_uri, uri_to_path
+from codetap.lsp.decisions import CMD_ACCEPTED
 from codetap.lsp.session import Session
-from codetap.lsp.suggest import CMD_ACCEPTED
 from codetap.protocol import methods
 
 FIX_SELECTION_INTENT = "Find and fix the bug in the selected code."

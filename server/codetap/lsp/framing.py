@@ -1,4 +1,6 @@
-"""Serve one LSP connection: read framed JSON-RPC messages and feed a pygls protocol.
+"""LSP base-protocol framing and the read loop of one connection: read framed JSON-RPC
+messages and feed a pygls protocol (used by the daemon for each accepted socket, and by
+``codetap lsp --no-daemon`` on stdio).
 
 Framing follows the LSP base protocol (``Content-Length`` header, blank line, UTF-8 JSON
 body). Unlike ``pygls.io_.run_async`` this loop answers malformed input itself

@@ -1,9 +1,11 @@
 """The state all editor sessions of one daemon share, around the one Runtime.
 
 The hub subscribes to the runtime once and fans its callbacks out to every connected
-:class:`~codetap.lsp.session.Session`. It also owns what must outlive a connection: the
-user's decisions on suggestions (persisted through the runtime, cached here), the cached
-file changes of ready tasks, and which session is being asked which pending question. An
+session (a :class:`Member`: :class:`~codetap.lsp.session.Session` is one; the hub does not
+import it). It also owns what must outlive a connection: the user's decisions on
+suggestions (:class:`~codetap.lsp.decisions.Decisions`), the cached file changes of ready
+tasks, and which session is being asked which pending question. It is the
+:class:`~codetap.lsp.review.ReviewState` the sessions' suggestion books share. An
 unanswered question is re-asked on another session, or on the next one to connect, when
 its session goes away; it is withdrawn from the asked client once the task stops waiting
 (answered elsewhere, cancelled, interrupted).
@@ -12,20 +14,41 @@ its session goes away; it is withdrawn from the asked client once the task stops
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from codetap.lsp.decisions import Decisions
 from codetap.types import TaskState
 
 if TYPE_CHECKING:
-    from codetap.delivery.suggestions import Suggestion
-    from codetap.lsp.session import Session
+    from codetap.protocol.models import ClientOptions
     from codetap.runtime import FileChange, Question, TaskRecord
     from codetap.runtime_api import RuntimeAPI
 
-REJECTED = "rejected"
-ACCEPTED = "accepted"
+
+class Member(Protocol):
+    """An editor session as the hub sees it."""
+
+    @property
+    def options(self) -> ClientOptions:
+        """What the client declared in ``initializationOptions.codetap``."""
+
+    def on_task_updated(self, task: TaskRecord) -> None:
+        """A task changed state or progressed."""
+
+    def on_task_event(self, task_id: int, seq: int, kind: str, data: dict[str, Any],
+                      root: Path | None) -> None:
+        """A journal entry of a task (``root``: its workspace root, None if not known)."""
+
+    def ask(self, q: Question) -> None:
+        """Ask the user ``q``; the session answers the task itself."""
+
+    def withdraw(self, question_id: str) -> None:
+        """Stop asking a question (answered elsewhere, or the task stopped waiting)."""
+
+    def refresh_suggestions(self, task_id: int) -> None:
+        """Recompute and republish ``task_id``'s suggestions if this session shows them."""
 
 
 class Hub:
@@ -33,10 +56,10 @@ class Hub:
 
     def __init__(self, runtime: RuntimeAPI) -> None:
         self.runtime = runtime
-        self.sessions: list[Session] = []
-        self._statuses: dict[int, dict[str, str]] = {}
+        self.decisions = Decisions(runtime)
+        self.sessions: list[Member] = []
         self._changes: dict[int, list[FileChange]] = {}
-        self._asking: dict[tuple[int, str], Session] = {}
+        self._asking: dict[tuple[int, str], Member] = {}
         self._roots: dict[int, Path] = {}  # task id -> workspace root, from task updates
         self._unsubscribe: Callable[[], None] = runtime.subscribe(self)
         self._background: set[asyncio.Future[None]] = set()
@@ -45,13 +68,13 @@ class Hub:
         """Stop listening to the runtime."""
         self._unsubscribe()
 
-    def attach(self, session: Session) -> None:
+    def attach(self, session: Member) -> None:
         """Register a session once its client is initialized; it gets pending questions."""
         self.sessions.append(session)
         self._count_clients()
         self._ask_pending()
 
-    def detach(self, session: Session) -> None:
+    def detach(self, session: Member) -> None:
         """Forget a closed session and re-ask its unanswered questions elsewhere."""
         if session in self.sessions:
             self.sessions.remove(session)
@@ -72,30 +95,11 @@ class Hub:
         for q in self.runtime.pending_questions():
             self.question(q)
 
-    # -- suggestion decisions --------------------------------------------------------
-    async def rejected(self, task_id: int) -> set[str]:
-        """Hunk ids of ``task_id`` the user rejected (in any session, before any restart)."""
-        return {h for h, s in (await self._load(task_id)).items() if s == REJECTED}
-
-    async def accepted(self, task_id: int) -> bool:
-        """Whether the user accepted any hunk of ``task_id``."""
-        return ACCEPTED in (await self._load(task_id)).values()
-
-    async def decide(self, task_id: int, items: Sequence[Suggestion], status: str) -> None:
-        """Record ``status`` (``rejected`` | ``accepted``) for ``items`` durably."""
-        if not items:
-            return
-        rows = [(s.hunk_id, s.path, status, {"uri": s.uri, "new_text": s.new_text[:2000]})
-                for s in items]
-        await self.runtime.set_suggestion_status(task_id, rows)
-        (await self._load(task_id)).update((s.hunk_id, status) for s in items)
-
-    async def _load(self, task_id: int) -> dict[str, str]:
-        statuses = self._statuses.get(task_id)
-        if statuses is None:
-            statuses = await self.runtime.suggestion_statuses(task_id)
-            statuses = self._statuses.setdefault(task_id, statuses)
-        return statuses
+    # -- review state shared by the sessions' suggestion books --------------------
+    def refresh_suggestions(self, task_id: int) -> None:
+        """Every session showing ``task_id`` recomputes it (after a decision in one)."""
+        for s in list(self.sessions):
+            s.refresh_suggestions(task_id)
 
     async def file_changes(self, task: TaskRecord) -> list[FileChange]:
         """The task's changed files (cached once the task is ready: its tip is final)."""
@@ -132,7 +136,7 @@ class Hub:
         self._asking[key] = session
         session.ask(q)
 
-    def question_answered(self, q: Question, session: Session) -> None:
+    def question_answered(self, q: Question, session: Member) -> None:
         """The asking session's client answered ``q``: it is no longer being asked.
 
         A client that dismisses a question (or answers something invalid) keeps it: the

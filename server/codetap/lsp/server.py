@@ -24,14 +24,14 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 
-from codetap.daemon.connection import serve
 from codetap.lsp.actions import code_actions
 from codetap.lsp.convert import parse_task_id
 from codetap.lsp.converter import codetap_converter
+from codetap.lsp.decisions import CMD_ACCEPTED
+from codetap.lsp.framing import serve
 from codetap.lsp.hub import Hub
 from codetap.lsp.routes import ROUTES, dispatch, dispatch_command, validate
 from codetap.lsp.session import Session
-from codetap.lsp.suggest import CMD_ACCEPTED
 from codetap.protocol import methods
 from codetap.protocol.models import TaskApplyParams
 

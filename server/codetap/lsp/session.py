@@ -4,7 +4,9 @@ A Session is created per connection by :func:`codetap.lsp.server.create_server` 
 everything that belongs to that client: the options it declared, progress tokens of the
 tasks it watches, the suggestions it was shown and the questions it is being asked.
 Runtime callbacks arrive through the :class:`~codetap.lsp.hub.Hub`; they never block:
-sends are scheduled on the event loop.
+sends are scheduled on the event loop. A Session is the
+:class:`~codetap.lsp.review.SuggestionClient` of its suggestion book and the hub's
+:class:`~codetap.lsp.hub.Member`.
 """
 
 from __future__ import annotations
@@ -21,10 +23,10 @@ from pydantic import ValidationError
 from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 
-from codetap.daemon.connection import frame
 from codetap.errors import CodetapError
 from codetap.lsp.ask import prompt
 from codetap.lsp.convert import task_info, uri_to_path
+from codetap.lsp.framing import frame
 from codetap.lsp.suggest import SuggestionBook
 from codetap.protocol import methods
 from codetap.protocol.large import shrink
@@ -52,7 +54,7 @@ class Session:
         self.initialized = False
         self.closed = False
         self.progress: dict[int, str] = {}
-        self.book = SuggestionBook(self)
+        self.book = SuggestionBook(self, hub)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._asks: dict[str, tuple[asyncio.Task[Any], str]] = {}
 
@@ -110,6 +112,33 @@ class Session:
         if self.closed or self.writer is None or self.writer.is_closing():
             return
         self.writer.write(frame({"jsonrpc": "2.0", "method": method, "params": params}))
+
+    # -- SuggestionClient ------------------------------------------------------------
+    @property
+    def wants_suggestions(self) -> bool:
+        """The client opted in to ``codetap/suggestions`` (``options.suggestions``)."""
+        return self.options.suggestions
+
+    def publish_diagnostics(self, params: lsp.PublishDiagnosticsParams) -> None:
+        """``textDocument/publishDiagnostics`` unless the connection is closed."""
+        if not self.closed:
+            self.server.text_document_publish_diagnostics(params)
+
+    def show_message(self, params: lsp.ShowMessageParams) -> None:
+        """``window/showMessage`` unless the connection is closed."""
+        if not self.closed:
+            self.server.window_show_message(params)
+
+    async def apply_edit(
+        self, params: lsp.ApplyWorkspaceEditParams
+    ) -> lsp.ApplyWorkspaceEditResult:
+        """``workspace/applyEdit``; the client's answer (JsonRpcException on error)."""
+        return await self.server.workspace_apply_edit_async(params)
+
+    def refresh_suggestions(self, task_id: int) -> None:
+        """Recompute ``task_id``'s suggestions in the background if they are shown here."""
+        if self.book.has(task_id):
+            self.spawn(self.book.refresh(task_id))
 
     def watches(self, task: TaskRecord) -> bool:
         """Whether this client cares about ``task`` (its root overlaps a workspace root)."""

@@ -29,24 +29,21 @@ from codetap.delivery.edits import (
     to_diagnostic,
     workspace_edit,
 )
-from codetap.delivery.special import SpecialChange, on_disk_special
+from codetap.delivery.special import SpecialChange, on_disk_special, special_message
 from codetap.delivery.suggestions import Suggestion, file_suggestions
 from codetap.errors import CodetapError
 from codetap.lsp.convert import path_to_uri
-from codetap.lsp.hub import ACCEPTED, REJECTED
+from codetap.lsp.decisions import ACCEPTED, REJECTED
 from codetap.protocol import methods
 from codetap.protocol.models import TaskApplyResult, dump
 from codetap.types import TaskState
 
 if TYPE_CHECKING:
-    from codetap.lsp.session import Session
+    from codetap.lsp.review import ReviewState, SuggestionClient
 
 log = logging.getLogger(__name__)
 APPLY_ATTEMPTS = 3
 GONE_KEPT = 256
-#: Command run by an Accept code action after the client applied its inline edit
-#: (arguments ``[{"id", "hunk_ids"}]`` -> ``{"accepted": int}``).
-CMD_ACCEPTED = "codetap.suggestion.accepted"
 DEBOUNCE_S = 0.05
 PUBLISH_DELAY_S = 0.02
 
@@ -65,19 +62,13 @@ def _visible(items: Sequence[Suggestion]) -> list[tuple[object, ...]]:
              s.delete) for s in items]
 
 
-def special_message(task_id: int, specials: Sequence[SpecialChange]) -> str:
-    """The one-line ``window/showMessage`` text reporting a task's special changes."""
-    shown = "; ".join(f"{sp.path} ({sp.what})" for sp in specials[:3])
-    more = f"; and {len(specials) - 3} more" if len(specials) > 3 else ""
-    return (f"codetap task {task_id} also changes what cannot be applied as text: {shown}"
-            f"{more}. Not applied; review with `codetap diff {task_id}`.")
-
-
 class SuggestionBook:
-    """Suggestions shown to one session, by task id."""
+    """Suggestions shown to one client, by task id. ``client`` is that connection,
+    ``shared`` the daemon-wide review state (runtime, decisions, file changes)."""
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    def __init__(self, client: SuggestionClient, shared: ReviewState) -> None:
+        self.client = client
+        self.shared = shared
         self.by_task: dict[int, list[Suggestion]] = {}
         self.specials: dict[int, list[SpecialChange]] = {}
         self._told: dict[int, list[SpecialChange]] = {}
@@ -124,21 +115,21 @@ class SuggestionBook:
         return (await self._compute(task_id))[0]
 
     async def _compute(self, task_id: int) -> tuple[list[Suggestion], list[SpecialChange]]:
-        hub = self.session.hub
-        task = await hub.runtime.get_task(task_id)
+        shared = self.shared
+        task = await shared.runtime.get_task(task_id)
         if task.state != TaskState.READY:
             return [], []
-        rejected = await hub.rejected(task_id)
+        rejected = await shared.decisions.rejected(task_id)
         out: list[Suggestion] = []
         specials: list[SpecialChange] = []
-        for change in await hub.file_changes(task):
+        for change in await shared.file_changes(task):
             path = task.root / change.path
             uri = path_to_uri(path)
             why = change.special or await asyncio.to_thread(on_disk_special, task.root, path)
             if why is not None:
                 specials.append(SpecialChange(task_id, uri, change.path, why))
                 continue
-            doc = self.session.document(uri)
+            doc = self.client.document(uri)
             current: str | None
             if doc is not None:
                 current, version = doc
@@ -146,7 +137,7 @@ class SuggestionBook:
                 current, version = await asyncio.to_thread(_read, str(path)), None
             items = file_suggestions(
                 task_id, uri, change.path, change.base_text, change.tip_text, current,
-                version, self.session.encoding,
+                version, self.client.encoding,
             )
             out.extend(s for s in items if s.hunk_id not in rejected)
         return out, specials
@@ -177,9 +168,9 @@ class SuggestionBook:
             # (the new version is kept above for the next applyEdit).
             return
         # Structured hunks first: a client that reacts to the diagnostics has them already.
-        if self.session.options.suggestions:  # opted in: stock clients only get diagnostics
+        if self.client.wants_suggestions:  # opted in: stock clients only get diagnostics
             body = suggestions_params(task_id, items, specials)
-            self.session.notify(methods.SUGGESTIONS, dump(body))
+            self.client.notify(methods.SUGGESTIONS, dump(body))
         self._remember(old)
         self._unpublished |= {s.uri for s in old} | {s.uri for s in items}
         self._unpublished |= {sp.uri for sp in old_specials} | {sp.uri for sp in specials}
@@ -194,10 +185,10 @@ class SuggestionBook:
         if not specials:
             self._told.pop(task_id, None)
             return
-        if self._told.get(task_id) == specials or self.session.closed:
+        if self._told.get(task_id) == specials or self.client.closed:
             return
         self._told[task_id] = specials
-        self.session.server.window_show_message(lsp.ShowMessageParams(
+        self.client.show_message(lsp.ShowMessageParams(
             type=lsp.MessageType.Warning, message=special_message(task_id, specials)))
 
     def _publish_all(self) -> None:
@@ -211,10 +202,8 @@ class SuggestionBook:
                        for s in items if s.uri == uri]
         diagnostics += [special_diagnostic(sp) for specials in self.specials.values()
                         for sp in specials if sp.uri == uri]
-        if not self.session.closed:
-            self.session.server.text_document_publish_diagnostics(
-                lsp.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics)
-            )
+        self.client.publish_diagnostics(
+            lsp.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
 
     def changed(self, uri: str) -> None:
         """The user edited ``uri``: recompute the tasks with suggestions there (debounced)."""
@@ -229,7 +218,7 @@ class SuggestionBook:
         dirty, self._dirty = self._dirty, set()
         tasks = {tid for tid, items in self.by_task.items() if any(s.uri in dirty for s in items)}
         for tid in tasks:
-            if not self.session.closed:
+            if not self.client.closed:
                 await self.refresh(tid)
                 if tid in self._awaiting:
                     self._awaiting.discard(tid)
@@ -242,11 +231,9 @@ class SuggestionBook:
         """
         current = self.by_task.get(task_id) or await self.compute(task_id)
         chosen = [s for s in current if hunk_ids is None or s.hunk_id in hunk_ids]
-        await self.session.hub.decide(task_id, chosen, REJECTED)
-        for s in self.session.hub.sessions:
-            if s.book.has(task_id):
-                s.spawn(s.book.refresh(task_id))
-        if not self.session.initialized:
+        await self.shared.decisions.decide(task_id, chosen, REJECTED)
+        self.shared.refresh_suggestions(task_id)
+        if not self.client.initialized:
             await self.refresh(task_id)
         await self.settle(task_id)
         return len(chosen)
@@ -257,7 +244,7 @@ class SuggestionBook:
         were known (shown now or lately withdrawn); unknown ids count nothing."""
         known = [s for h in hunk_ids if (s := self.find(h) or self._gone.get(h)) is not None
                  and s.task_id == task_id]
-        await self.session.hub.decide(task_id, known, ACCEPTED)
+        await self.shared.decisions.decide(task_id, known, ACCEPTED)
         if self.has(task_id):
             await self.refresh(task_id)
         if any(s.hunk_id in hunk_ids for s in self.by_task.get(task_id, [])):
@@ -274,17 +261,18 @@ class SuggestionBook:
         becomes ``applied`` if any hunk was accepted, else ``discarded`` (every hunk was
         rejected: the worktree goes, the branch stays). Another session settling it first
         is not an error."""
-        task = await self.session.runtime.get_task(task_id)
+        runtime = self.shared.runtime
+        task = await runtime.get_task(task_id)
         if task.state != TaskState.READY:
             return
         items, specials = await self._compute(task_id)
         if items or specials:
             return
         try:
-            if await self.session.hub.accepted(task_id):
-                await self.session.runtime.mark_applied(task_id)
+            if await self.shared.decisions.any_accepted(task_id):
+                await runtime.mark_applied(task_id)
             else:
-                await self.session.runtime.discard(task_id)
+                await runtime.discard(task_id)
         except CodetapError as exc:
             log.info("task %s was settled elsewhere: %s", task_id, exc)
 
@@ -305,18 +293,18 @@ class SuggestionBook:
             clean = [s for s in wanted if not s.conflict]
             if not clean:
                 break
-            result = await self.session.server.workspace_apply_edit_async(
+            result = await self.client.apply_edit(
                 lsp.ApplyWorkspaceEditParams(
                     edit=workspace_edit(clean), label=f"codetap: apply task {task_id}"
                 )
             )
             if result.applied:
                 applied = len(clean)
-                await self.session.hub.decide(task_id, clean, ACCEPTED)
+                await self.shared.decisions.decide(task_id, clean, ACCEPTED)
                 left = [s for s in items if s not in clean]
                 self._set(task_id, left)
                 if not left and not self.specials.get(task_id):
-                    await self.session.runtime.mark_applied(task_id)
+                    await self.shared.runtime.mark_applied(task_id)
                 break
             log.info("client refused the edit (%s); recomputing", result.failure_reason)
             await asyncio.sleep(DEBOUNCE_S)

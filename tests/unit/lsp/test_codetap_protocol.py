@@ -7,7 +7,7 @@ from typing import Any
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 
-from codetap.daemon.connection import handle_body
+from codetap.lsp.framing import handle_body
 from codetap.lsp.server import CodetapProtocol
 
 
