@@ -57,6 +57,14 @@ Example::
     command = "make check"         # default: detected (pytest, unittest, npm, go, cargo, make)
     max_rounds = 2                 # verification runs before the task ends unverified
     strategy = "full"              # full | changed | none
+
+    [git]                          # remote repositories (codetap.tasks.remote)
+    branch_template = "codetap/task-{id}"
+    push = false                   # push the task branch when the task is ready
+    push_on_failure = false        # ... and when it failed
+    [git.hosts."github.com"]
+    token_env = "GITHUB_TOKEN"     # else git's credential helpers are used
+    api_url = "https://api.github.com"   # pull requests (GitHub Enterprise: .../api/v3)
 """
 
 from __future__ import annotations
@@ -75,6 +83,7 @@ from codetap.errors import ConfigError
 from codetap.models.base import ModelConfig
 from codetap.paths import runtime_dir_from_env
 from codetap.policy import CommandPolicy
+from codetap.tasks.remote import GitHost, GitSettings
 from codetap.tasks.verify import VerifySettings
 from codetap.tools.sandbox import SandboxSettings
 from codetap.trust import TRUST_FILE
@@ -129,6 +138,7 @@ class Config:
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
     env_passthrough: tuple[str, ...] = ()
     verify: VerifySettings = field(default_factory=VerifySettings)
+    git: GitSettings = field(default_factory=GitSettings)
     warnings: tuple[str, ...] = ()
     user_table: dict[str, Any] = field(default_factory=dict, repr=False)
     stamp: tuple[FileStamp, FileStamp] = ((-1, -1), (-1, -1))
@@ -250,6 +260,8 @@ class Config:
             bash_timeout_s=float(parsed.tools.bash_timeout_s),
             env_passthrough=tuple(parsed.tools.env_passthrough),
             verify=VerifySettings(**parsed.verify.model_dump()),
+            git=GitSettings(**{**parsed.git.model_dump(), "hosts": {
+                h: GitHost(**t.model_dump()) for h, t in parsed.git.hosts.items()}}),
             lsp=dict(parsed.lsp),
             user_config_path=user,
         )

@@ -107,6 +107,27 @@ class VerifyTable(_Table):
     timeout_s: Positive = 900.0
 
 
+class GitHostTable(_Table):
+    """``[git.hosts."HOST"]``: see :class:`codetap.tasks.remote.GitHost`."""
+
+    token_env: Name | None = None
+    api_url: Name | None = None
+    kind: Literal["github", "gitlab"] | None = None
+    username: Name = "x-access-token"
+
+
+class GitTable(_Table):
+    """``[git]``: remote repositories, push and pull requests
+    (:class:`codetap.tasks.remote.GitSettings`)."""
+
+    branch_template: Name = "codetap/task-{id}"
+    push: bool = False
+    push_on_failure: bool = False
+    fetch_attempts: Annotated[int, Field(ge=1)] = 4
+    fetch_backoff_s: NonNegative = 2.0
+    hosts: dict[str, GitHostTable] = {}
+
+
 class ConfigFile(_Table):
     """A whole ``config.toml``."""
 
@@ -117,6 +138,7 @@ class ConfigFile(_Table):
     tools: ToolsTable = ToolsTable()
     store: StoreTable = StoreTable()
     verify: VerifyTable = VerifyTable()
+    git: GitTable = GitTable()
     lsp: dict[str, Any] = {}
     policy: dict[str, Any] = {}
     sandbox: dict[str, Any] = {}
