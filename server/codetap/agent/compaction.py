@@ -12,7 +12,10 @@ budget (or after the provider said the context was exceeded):
     summary model, else the task's) replaces the older part of the conversation; the
     newest turns are kept.
 (c) after either, a note re-injects the role prompt, the task, the current plan and the
-    files changed so far (the project instructions stay in the system prompt).
+    files changed so far (the project instructions stay in the system prompt). The changed
+    files are what the worktree differs in from the task's base (``Context.changes``, set
+    by the engine: ``bash`` changes included, a rollback's reset worktree respected), in the
+    order edit/write first changed them, then the others sorted.
 
 Each compaction is one ``compaction`` journal entry that :func:`codetap.agent.state.rebuild`
 replays exactly (see :class:`~codetap.agent.state.ContextState`). Between compactions the
@@ -22,12 +25,24 @@ message as cache breakpoints.
 
 Fault points: ``compaction_summarized`` (summary received, not journaled yet) and
 ``after_compaction`` (journaled, the turn's request not sent yet).
+
+A summary call killed before its result is journaled (from the request being sent up to
+``compaction_summarized``) was paid for but its reply is lost; the resumed run compacts
+again and calls the summarizer a second time. The journal shows it: a ``compaction``
+entry with ``layer: "summary_started"`` ``{model, estimate}`` is written before each
+summary call, and one not followed by a ``summary`` entry is a lost call. The next summary
+entry then counts each lost call as costing what the repeated call cost (same request, so
+the same input, and an output of about the same length): its ``usage`` is the real usage
+plus that approximation, given apart as ``lost_usage {calls, input_tokens, output_tokens,
+cost_usd, approximate: true}``. A lost call that is never repeated (the resumed run did not
+need a summary after all) stays uncounted in ``usage``; its ``summary_started`` entry and
+its ``estimate`` (input tokens, calibrated) remain in the journal.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -89,6 +104,9 @@ class Context:
         self.journal = journal
         self.tools = list(tools)
         self.budget = Budget(provider.config, system, tools)
+        self.changes: Callable[[], Awaitable[list[str]]] | None = None
+        """Workspace-relative paths that differ from the task's base now (None: only the
+        edit/write results' ``changed_files`` are known)."""
 
     @property
     def model(self) -> str:
@@ -147,18 +165,26 @@ class Context:
             entry["calibration_model"] = self.model
             st.calibration[self.model] = entry["calibration"]
         target = int(self.budget.limit * TARGET)
+        files = await self.changed_files()
         masked = self._mask(target)
         entry["masked"] = {str(i): s for i, s in masked.items()}
         st.context.masks.update(masked)
         if self.measure()[3] > self.budget.limit * SUMMARY_AT:
-            cut = self._cut(target)
+            cut = self._cut(target, self._note(files))
             if cut is not None:
                 summary, usage = await self._summarize(cut)
-                entry.update(layer="summary", cut=cut, summary=summary, usage=usage.to_json(),
+                entry.update(layer="summary", cut=cut, summary=summary,
                              model=self.summarizer.config.name)
+                lost = st.context.lost_summaries
+                if lost:
+                    extra = _times(usage, lost)
+                    entry["lost_usage"] = {"calls": lost, **extra.to_json(), "approximate": True}
+                    usage.add(extra)
+                entry["usage"] = usage.to_json()
                 st.usage.add(usage)
                 st.context.cut, st.context.summary = cut, summary
-        entry["note"] = st.context.note = self._note()
+                st.context.summarizing, st.context.lost_summaries = False, 0
+        entry["note"] = st.context.note = self._note(files)
         entry["note_at"] = st.context.note_at = len(st.messages)
         entry["tokens_after"] = self.measure()[3]
         await self.journal.record(st.step, [("compaction", entry)])
@@ -190,7 +216,17 @@ class Context:
             estimate -= int((len(m.content) - len(out[i])) * ratio)
         return out
 
-    def _cut(self, target: int) -> int | None:
+    async def changed_files(self) -> list[str]:
+        """The files changed so far: ``state.changed_files`` (edit/write, in order) that
+        still differ from the base, then the other changed paths (bash), sorted. Without
+        ``changes``, ``state.changed_files`` as it is."""
+        listed = self.state.changed_files
+        if self.changes is None:
+            return list(listed)
+        now = set(await self.changes())
+        return [p for p in listed if p in now] + sorted(now.difference(listed))
+
+    def _cut(self, target: int, note: str) -> int | None:
         """Where the summarized part ends: an assistant message, keeping as many of the
         newest turns (at least one) as fit in ``target`` next to the system prompt, the
         note and a summary. None when there is nothing before the newest turn."""
@@ -198,7 +234,7 @@ class Context:
         cal = self._calibration()
         ratio = cal / 4
         fixed = self.budget.tokens(self.budget.raw([]), cal)
-        room = target - fixed - int(len(self._note()) * ratio) - SUMMARY_MAX_TOKENS // 2
+        room = target - fixed - int(len(note) * ratio) - SUMMARY_MAX_TOKENS // 2
         tail = 0
         cut = None
         for i in range(len(st.messages) - 1, cx.cut, -1):
@@ -225,18 +261,23 @@ class Context:
             "Conversation so far:\n\n" + text + "\n\nWrite the summary now."))],
             max_tokens=min(SUMMARY_MAX_TOKENS, self.summarizer.config.max_output_tokens),
             purpose="summary")
+        started: JSON = {"layer": "summary_started", "model": self.summarizer.config.name,
+                         "estimate": int(self._calibration() * tokens_of(
+                             SUMMARY_SYSTEM + request.messages[0].content)) + 1}
+        await self.journal.record(st.step, [("compaction", started)])
+        st.context.apply(started)
         response = await collect(self.summarizer.stream(request))
         fault_point("compaction_summarized")
         body = response.text.strip() or "(the summary turn returned no text)"
         return (f"[codetap: summary of the earlier conversation ({cut} messages), written "
                 f"when it no longer fit the model's context]\n\n{body}"), response.usage
 
-    def _note(self) -> str:
-        """The re-injected context: role prompt, task, plan, changed files."""
+    def _note(self, files: Sequence[str]) -> str:
+        """The re-injected context: role prompt, task, plan, changed ``files``."""
         st = self.state
         task = next((m.content for m in st.messages if m.role == "user"), "")
         plan = "\n".join(f"- [{i.get('status', '')}] {i.get('text', '')}" for i in st.todo)
-        changed = "\n".join(f"- {p}" for p in st.changed_files)
+        changed = "\n".join(f"- {p}" for p in files)
         return "\n\n".join([
             ("[codetap: older parts of this conversation were compacted to fit the model's "
             "context. Stubs mark removed tool output; run the tool again if you need it. "
@@ -272,6 +313,11 @@ def describe(call: ToolCall) -> str:
 def _short(text: str, limit: int = 80) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _times(usage: Usage, n: int) -> Usage:
+    return Usage(usage.input_tokens * n, usage.output_tokens * n, usage.cost_usd * n,
+                 usage.cache_read_tokens * n, usage.cache_write_tokens * n)
 
 
 def _calls_by_id(messages: Sequence[Message]) -> dict[str, ToolCall]:

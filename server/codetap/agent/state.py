@@ -13,7 +13,8 @@ Journal entry kinds written by the agent (``data`` shapes):
   ``approval``    {call_id, command, answer}  (answer null: asked, not yet answered)
   ``compaction``  {layer: "mask"|"summary", masked: {index: stub}, cut?, summary?,
                    note, note_at, tokens_before, tokens_after, forced, calibration?,
-                   usage?, model?}   (see :mod:`codetap.agent.compaction`)
+                   usage?, model?, lost_usage?}, or {layer: "summary_started", model,
+                   estimate} before a summary call (see :mod:`codetap.agent.compaction`)
   ``rollback``    {to_step, to_seq}
   ``state``       {from, to, reason?}     (written by the engine)
 """
@@ -35,16 +36,26 @@ class ContextState:
     ``masks`` maps indexes of tool results to the stub sent instead; ``messages[:cut]`` are
     replaced by one ``summary`` message; ``note`` (the re-injected role, task, plan and
     changed files) is sent just before ``messages[note_at]``. Indexes are into
-    ``AgentState.messages``."""
+    ``AgentState.messages``. ``summarizing``: a summary call was started and its result
+    not journaled yet; ``lost_summaries``: started summary calls whose result was lost (the
+    process died) and not yet counted in a summary entry's usage."""
 
     masks: dict[int, str] = field(default_factory=dict)
     cut: int = 0
     summary: str = ""
     note: str = ""
     note_at: int = 0
+    summarizing: bool = False
+    lost_summaries: int = 0
 
     def apply(self, entry: JSON) -> None:
         """Fold one ``compaction`` journal entry in."""
+        if entry.get("layer") == "summary_started":
+            self.lost_summaries += int(self.summarizing)
+            self.summarizing = True
+            return
+        if entry.get("layer") == "summary":
+            self.summarizing, self.lost_summaries = False, 0
         self.masks.update({int(k): v for k, v in (entry.get("masked") or {}).items()})
         if entry.get("cut"):
             self.cut, self.summary = int(entry["cut"]), str(entry.get("summary", ""))

@@ -49,6 +49,14 @@ class TaskJournal:
         for ev in await self.store.append(self.task.id, step, entries):
             self.notify(ev.task_id, ev.seq, ev.kind, ev.data)
 
+    async def changed_paths(self) -> list[str]:
+        """Worktree-relative paths that differ from the task's base commit now (committed or
+        not, untracked included; renames as delete + add). WorkspaceError if git fails."""
+        base = self.task.base_commit
+        diff = await git.git(self.worktree, "diff", "--name-only", "--no-renames", "-z", base)
+        new = await git.git(self.worktree, "ls-files", "--others", "--exclude-standard", "-z")
+        return sorted({p for p in (diff + new).split("\0") if p})
+
     async def checkpoint(self, state: AgentState, mutated: bool) -> None:
         commit = None
         if mutated:
@@ -185,6 +193,8 @@ async def run_task(deps: TaskDeps, task: TaskRow) -> Outcome:
     repo_map = asyncio.ensure_future(
         deps.repo_map(task.root, task.intent) if deps.repo_map else _empty())
     agent = Agent(deps.role, deps.provider, tools, ctx, journal, state, "")
+    if task.base_commit:
+        agent.context.changes = journal.changed_paths
     summary: str | None = None
     try:
         if state.pending or state.needs_checkpoint:
