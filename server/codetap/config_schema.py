@@ -128,6 +128,22 @@ class GitTable(_Table):
     hosts: dict[str, GitHostTable] = {}
 
 
+class ServerTable(_Table):
+    """``[server]``: the HTTP API (:mod:`codetap.http`): ``http = "HOST:PORT"`` turns it on;
+    ``token_env`` names the variable holding the bearer token (else one is generated)."""
+
+    http: Name | None = None
+    token_env: Name | None = None
+
+
+class TelemetryTable(_Table):
+    """``[telemetry]``: OpenTelemetry spans (:mod:`codetap.tracing`) go to ``otlp_endpoint``
+    (OTLP over HTTP, e.g. ``http://127.0.0.1:4318/v1/traces``); unset: no tracing."""
+
+    otlp_endpoint: Name | None = None
+    service_name: Name = "codetap"
+
+
 class ConfigFile(_Table):
     """A whole ``config.toml``."""
 
@@ -138,6 +154,8 @@ class ConfigFile(_Table):
     tools: ToolsTable = ToolsTable()
     store: StoreTable = StoreTable()
     verify: VerifyTable = VerifyTable()
+    server: ServerTable = ServerTable()
+    telemetry: TelemetryTable = TelemetryTable()
     git: GitTable = GitTable()
     lsp: dict[str, Any] = {}
     policy: dict[str, Any] = {}

@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "acp": "codetap.acp.command:acp",
     "config": "codetap.cli.config:config_group",
     "models": "codetap.cli.config:models",
+    "serve": "codetap.cli.serve:serve",
 }
 """Command name -> ``module:attribute`` of its click command."""
 

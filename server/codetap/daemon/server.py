@@ -55,6 +55,16 @@ class Daemon:
             if task is not None:
                 self._connections.discard(task)
 
+    async def _start_http(self, runtime: Any) -> Any:
+        """The HTTP API (:mod:`codetap.http`) when ``$CODETAP_HTTP`` or ``[server] http``
+        asks for it, else None."""
+        from codetap.http.settings import http_address
+        address = http_address(self.config)
+        if address is None:
+            return None
+        from codetap.http.serve import start
+        return await start(self.config, runtime, address)
+
     async def run(self) -> None:
         """Serve until SIGTERM/SIGINT or :meth:`stop`; DaemonRunning if one already runs."""
         from codetap.daemon import prelaunch
@@ -90,9 +100,13 @@ class Daemon:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self._stop.set)
             log.info("codetap daemon %s listening on %s", os.getpid(), self.paths.socket)
+            http = None
             try:
+                http = await self._start_http(runtime)
                 await self._stop.wait()
             finally:
+                if http is not None:
+                    await http.stop()
                 server.close()
                 for w in list(self._writers):
                     w.close()

@@ -1,0 +1,111 @@
+"""``GET /v1/tasks/{id}/events``: a task's journal as Server-Sent Events (WHATWG HTML,
+"Server-sent events").
+
+Each journal entry is one event: ``id:`` its ``seq`` (1, 2, ... per task, no gaps),
+``event:`` its kind (``state``, ``model_turn``, ``tool_result`` ...), ``data:`` the JSON
+``{id, seq, step, ts, kind, data}``. A client that reconnects sends ``Last-Event-ID`` (or
+``?after=SEQ``) and gets the entries after it. The entries always come from the front's
+read-only journal reader, so they arrive in order with no gap and no duplicate; the runtime
+listener (:class:`EventHub`) only wakes the streams of a task when it has news. Once the
+task is in a state it does not leave by itself (ready, failed, cancelled, applied,
+discarded) and its journal is sent, a last ``event: end`` carries its TaskInfo and the
+stream closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from codetap.types import JSON, TaskState
+
+if TYPE_CHECKING:
+    from codetap.lsp.journal import JournalReader
+    from codetap.runtime import Question, TaskRecord
+    from codetap.runtime_api import RuntimeAPI
+
+END_STATES = frozenset({TaskState.READY, TaskState.FAILED, TaskState.CANCELLED,
+                        TaskState.APPLIED, TaskState.DISCARDED})
+PAGE = 500
+
+
+class EventHub:
+    """A :class:`~codetap.runtime.RuntimeListener` that wakes the SSE streams of a task.
+    ``watch(task_id)`` returns an :class:`asyncio.Event` set at each journal entry or task
+    update of that task; ``unwatch`` drops it."""
+
+    def __init__(self) -> None:
+        self._watchers: dict[int, set[asyncio.Event]] = {}
+
+    def watch(self, task_id: int) -> asyncio.Event:
+        """A new wake-up event for ``task_id``'s news."""
+        ev = asyncio.Event()
+        self._watchers.setdefault(task_id, set()).add(ev)
+        return ev
+
+    def unwatch(self, task_id: int, ev: asyncio.Event) -> None:
+        """Stop waking ``ev``."""
+        found = self._watchers.get(task_id)
+        if found is not None:
+            found.discard(ev)
+            if not found:
+                del self._watchers[task_id]
+
+    @property
+    def subscribers(self) -> int:
+        """How many streams are open (all tasks)."""
+        return sum(len(s) for s in self._watchers.values())
+
+    def _wake(self, task_id: int) -> None:
+        for ev in self._watchers.get(task_id, ()):
+            ev.set()
+
+    def task_updated(self, task: TaskRecord) -> None:
+        self._wake(task.id)
+
+    def task_event(self, task_id: int, seq: int, kind: str, data: JSON) -> None:
+        self._wake(task_id)
+
+    def question(self, q: Question) -> None:
+        self._wake(q.task_id)
+
+
+def sse_event(task_id: int, row: tuple[int, int, float, str, dict[str, Any]]) -> dict[str, str]:
+    """One journal row ``(seq, step, ts, kind, data)`` as an sse-starlette event dict."""
+    seq, step, ts, kind, data = row
+    body = {"id": str(task_id), "seq": seq, "step": step, "ts": ts, "kind": kind, "data": data}
+    return {"id": str(seq), "event": kind,
+            "data": json.dumps(body, ensure_ascii=False, separators=(",", ":"))}
+
+
+async def stream(task_id: int, after: int, runtime: RuntimeAPI, journal: JournalReader,
+                 hub: EventHub) -> AsyncIterator[dict[str, str]]:
+    """The events of ``task_id`` after ``after`` (see the module doc); ends with
+    ``event: end`` once the task is settled and everything was sent."""
+    from codetap.lsp.convert import task_info
+
+    wake = hub.watch(task_id)  # before the first read: no entry can slip between the two
+    try:
+        last = after
+        while True:
+            wake.clear()
+            more = True
+            while more:
+                rows, more = await journal.after(task_id, last, PAGE)
+                for row in rows:
+                    yield sse_event(task_id, row)
+                    last = row[0]
+            task = await runtime.get_task(task_id)
+            if task.state in END_STATES:
+                # A journal entry written after the read above shows up here; drain it first.
+                rows, _ = await journal.after(task_id, last, 1)
+                if not rows:
+                    info = task_info(task).model_dump(mode="json", exclude_none=True)
+                    yield {"event": "end", "data": json.dumps(info, separators=(",", ":"))}
+                    return
+                continue
+            await wake.wait()
+    finally:
+        hub.unwatch(task_id, wake)
