@@ -164,6 +164,20 @@ async def test_kill9_during_compaction_resumes_to_the_same_conversation(
     assert kinds.count("model_turn") == [e.kind for e in base_events].count("model_turn")
     assert state.context == base_state.context
     assert len(state.messages) == len(base_state.messages)
+    # A summary call killed before its result was journaled was paid twice: the repeated
+    # call's summary entry counts the lost one (approximated as the repeated call's usage).
+    lost = [e.data for e in events if e.kind == "compaction" and "lost_usage" in e.data]
+    starts = sum(e.data["layer"] == "summary_started" for e in events if e.kind == "compaction")
+    base_starts = sum(e.data["layer"] == "summary_started" for e in base_events
+                      if e.kind == "compaction")
+    if fault.startswith("compaction_summarized"):
+        assert starts == base_starts + 1 and len(lost) == 1
+        extra = lost[0]["lost_usage"]
+        assert extra["calls"] == 1 and extra["approximate"] is True
+        assert lost[0]["usage"]["input_tokens"] == 2 * extra["input_tokens"] > 0
+        assert state.usage.input_tokens > base_state.usage.input_tokens
+    else:
+        assert starts == base_starts and not lost
 
 
 def _without(messages: list[Any], call_ids: set[Any]) -> list[Any]:
