@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NoReturn, Protocol
 
+from codetap import tracing
 from codetap.agent import resume
 from codetap.agent.approval import Approvals
 from codetap.agent.compaction import Context, Prompt
@@ -81,6 +82,8 @@ class Agent:
         specs = [t.spec() for t in self.tools.values()]
         self.context = Context(role, provider, state, journal, system, specs, summarizer)
         self._clock = time.monotonic()
+        self._latency_s: float | None = None
+        self._durations: dict[str, float] = {}
 
     @property
     def system(self) -> str:
@@ -108,10 +111,11 @@ class Agent:
     async def step(self) -> None:
         """One model turn plus its tool calls, journaled and checkpointed."""
         self.check_limits()
-        running: Running = {}
-        prompt, reply = await self.ask(running)
-        await self.record_turn(prompt, reply)
-        await self.execute(reply.message.tool_calls, running, self.nudge(reply))
+        with tracing.span("codetap.step", {"codetap.step": self.state.step + 1}):
+            running: Running = {}
+            prompt, reply = await self.ask(running)
+            await self.record_turn(prompt, reply)
+            await self.execute(reply.message.tool_calls, running, self.nudge(reply))
 
     async def ask(self, running: Running) -> tuple[Prompt, Reply]:
         """Send the next prompt (compacted to fit, see :mod:`codetap.agent.compaction`);
@@ -119,11 +123,33 @@ class Agent:
         for attempt in range(CONTEXT_RETRIES + 1):
             prompt = await self.context.prompt(force=attempt > 0)
             try:
-                return prompt, await self.query(prompt.request, running)
+                return prompt, await self._timed_query(prompt.request, running)
             except ContextLengthExceeded:
                 if attempt == CONTEXT_RETRIES:
                     raise
         raise AssertionError("unreachable")
+
+    async def _timed_query(self, request: ModelRequest, running: Running) -> Reply:
+        """:meth:`query` in a ``codetap.model`` span, its latency kept for the turn."""
+        start = time.monotonic()
+        model = self.provider.config.name
+        with tracing.span("codetap.model", {"gen_ai.request.model": model}) as span:
+            reply = await self.query(request, running)
+            tracing.annotate(span, {"gen_ai.usage.input_tokens": reply.usage.input_tokens,
+                                    "gen_ai.usage.output_tokens": reply.usage.output_tokens})
+        self._latency_s = time.monotonic() - start
+        return reply
+
+    async def _run(self, tool: Tool, call: ToolCall) -> ToolResult:
+        """``run_tool`` in a ``codetap.tool`` span, its duration kept for the result."""
+        start = time.monotonic()
+        try:
+            with tracing.span("codetap.tool", {"codetap.tool.name": call.name}) as span:
+                result = await run_tool(tool, call.arguments, self.ctx)
+                tracing.annotate(span, {"codetap.tool.is_error": result.is_error})
+                return result
+        finally:
+            self._durations[call.id] = time.monotonic() - start
 
     async def query(self, request: ModelRequest, running: Running) -> Reply:
         """Stream one model response; start read-only calls as soon as they are complete."""
@@ -137,7 +163,7 @@ class Agent:
                 tool = self.tools.get(event.call.name)
                 if tool is not None and tool.read_only:
                     running[event.call.id] = asyncio.create_task(
-                        run_tool(tool, event.call.arguments, self.ctx))
+                        self._run(tool, event.call))
             elif isinstance(event, Finished):
                 msg = Message("assistant", "".join(text), tool_calls=calls)
                 if not calls and event.stop_reason == "max_tokens":
@@ -160,6 +186,8 @@ class Agent:
         }
         if reply.truncated_calls:
             turn["truncated_calls"] = list(reply.truncated_calls)
+        if self._latency_s is not None:
+            turn["latency_s"], self._latency_s = round(self._latency_s, 4), None
         self.state.note_turn(turn)
         entries: list[tuple[str, JSON]] = [("model_turn", turn)]
         intents = [resume.intent(c, self.tools.get(c.name), self.ctx) for c in msg.tool_calls]
@@ -215,7 +243,7 @@ class Agent:
                     else:
                         fault_point(f"after_intent:{call.name}")
                         try:
-                            result = await run_tool(tool, call.arguments, self.ctx)
+                            result = await self._run(tool, call)
                         except Submitted as exc:
                             submitted = exc
                             result = resume.finished(exc)
@@ -266,6 +294,8 @@ class Agent:
                                            name=call.name, is_error=result.is_error))
         data: JSON = {"call_id": call.id, "name": call.name, "output": output,
                       "is_error": result.is_error, "meta": result.meta}
+        if call.id in self._durations:
+            data["duration_s"] = round(self._durations.pop(call.id), 4)
         reads = {rel: dataclasses.asdict(self.ctx.reads[rel])
                  for rel in _files_named(self.ctx, result.meta) if rel in self.ctx.reads}
         if reads:

@@ -122,6 +122,8 @@ async def serve(fd: int) -> None:
         out = FrameBatcher(writer)
         forward = Forward(out)
         # The front process holds the daemon lock for both of them.
+        from codetap import tracing
+        tracing.configure(config)
         runtime = await Runtime.open(config, listeners=[forward], take_lock=False)
     except Exception as exc:  # noqa: BLE001 - reported to the front process, typed
         write_frame(writer, ("failed", _exc_info(exc)))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from codetap import tracing
 from codetap.agent.context import task_message
 from codetap.agent.loop import Agent
 from codetap.agent.roles import Role
@@ -160,6 +161,15 @@ class Outcome:
 
 
 async def run_task(deps: TaskDeps, task: TaskRow) -> Outcome:
+    """:func:`_run_task` in a ``codetap.task`` span (:mod:`codetap.tracing`)."""
+    with tracing.span("codetap.task", {"codetap.task.id": task.id,
+                                       "codetap.task.workflow": task.workflow}) as span:
+        outcome = await _run_task(deps, task)
+        tracing.annotate(span, {"codetap.task.outcome": outcome.state.value})
+        return outcome
+
+
+async def _run_task(deps: TaskDeps, task: TaskRow) -> Outcome:
     """Run ``task`` (already ``running``) until it ends; how it ended.
 
     ready: the model called ``finish`` (and the ``[verify]`` run passed, or still failed
@@ -213,7 +223,8 @@ async def run_task(deps: TaskDeps, task: TaskRow) -> Outcome:
                                                       summary, events)
     except (LimitsExceeded, ModelError) as exc:
         reason = str(exc) if isinstance(exc, LimitsExceeded) else f"model error: {exc}"
-        await journal.record(agent.state.step, [("error", {"reason": str(exc)})])
+        await journal.record(agent.state.step, [("error", {
+            "reason": str(exc), "type": type(exc).__name__})])
         return Outcome(TaskState.FAILED, {"error": reason, **_totals(agent.state)})
     except (WorkspaceError, ConfigError) as exc:
         return Outcome(TaskState.FAILED, {"error": str(exc), **_totals(agent.state)})
