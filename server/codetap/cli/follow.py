@@ -15,7 +15,7 @@ import os
 import shlex
 import signal
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from codetap.cli.output import EXIT_UNFINISHED, note, out, state_exit
 
@@ -67,6 +67,10 @@ class Follower:
             out(f"    {text[:160]}")
         elif ev.kind in ("stage", "role", "progress"):
             out(f"{ev.kind}: {json.dumps(d, ensure_ascii=False)[:160]}")
+        else:
+            line = entry_line(ev.kind, d)
+            if line is not None:
+                out(line)
 
     def _ask(self) -> None:
         if self.question is None:
@@ -109,6 +113,52 @@ class Follower:
     def stop_asking(self) -> None:
         if self._asking is not None and not self._asking.done():
             self._asking.cancel()
+
+
+def entry_line(kind: str, d: dict[str, Any]) -> str | None:
+    """One readable line for a ``compaction``, ``verification``, ``system_prompt`` or
+    ``warning`` journal entry (shapes in :mod:`codetap.agent.state`,
+    :mod:`codetap.tasks.verify`, :mod:`codetap.tasks.finish`); None for other kinds."""
+    if kind == "warning":
+        return f"warning: {d.get('message', '')}"
+    if kind == "system_prompt":
+        sources = ", ".join(str(s) for s in d.get("sources") or []) or "role only"
+        cuts = f"; cut: {len(d['cuts'])}" if d.get("cuts") else ""
+        return (f"system prompt: {int(d.get('chars', 0)):,} chars (instructions: {sources}"
+                f"{cuts}; sha256 {str(d.get('sha256', ''))[:12]})")
+    if kind == "verification":
+        how = "" if d.get("detected_from") in (None, "config") \
+            else f", detected from {d['detected_from']}"
+        head = f"verify (round {d.get('round')}{how}): `{d.get('command')}`"
+        if d.get("passed"):
+            return f"{head} passed"
+        last = next((ln for ln in reversed(str(d.get("output", "")).splitlines())
+                     if ln.strip() and not ln.startswith("[exit code")), "")
+        code = "timed out" if d.get("exit_code") is None else f"exit code {d['exit_code']}"
+        return f"{head} failed ({code}): {last[:160]}"
+    if kind == "compaction":
+        return _compaction_line(d)
+    return None
+
+
+def _compaction_line(d: dict[str, Any]) -> str:
+    if d.get("layer") == "summary_started":
+        return (f"context: summarizing the older conversation with {d.get('model')} "
+                f"(~{int(d.get('estimate', 0)):,} tokens)")
+    masked = len(d.get("masked") or {})
+    parts = [f"{masked} tool result{'' if masked == 1 else 's'} masked"]
+    if d.get("layer") == "summary":
+        u = d.get("usage") or {}
+        parts.append(f"messages before #{d.get('cut')} summarized by {d.get('model')} "
+                     f"({u.get('input_tokens', 0):,}+{u.get('output_tokens', 0):,} tokens)")
+    lost = d.get("lost_usage")
+    if lost:
+        parts.append(f"{lost.get('calls')} summary call(s) lost to a restart counted "
+                     "again (approximate)")
+    if d.get("forced"):
+        parts.append("the provider said the prompt was too long")
+    return (f"context compacted ({d.get('layer')}): ~{int(d.get('tokens_before', 0)):,} -> "
+            f"~{int(d.get('tokens_after', 0)):,} tokens; " + "; ".join(parts))
 
 
 def summary(info: TaskInfo) -> None:

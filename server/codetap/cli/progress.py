@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.spinner import Spinner
 
 from codetap.cli.common import console
+from codetap.cli.follow import entry_line
 from codetap.runtime import TaskRecord
 from codetap.types import JSON
 
@@ -35,6 +36,10 @@ class _Progress:
             console.print(f"[dim]{escape(data['message']['content'][:200])}[/]", markup=True)
         elif kind == "tool_result" and data.get("is_error"):
             console.print(f"    [yellow]{escape(data['output'][:160])}[/]", markup=True)
+        else:
+            line = entry_line(kind, data)
+            if line is not None:
+                console.print(f"[magenta]{escape(line)}[/]", markup=True, soft_wrap=False)
 
     def question(self, q: object) -> None:
         pass
