@@ -22,21 +22,40 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from codetap.errors import ConfigError
 from codetap.policy import DECISIONS, CommandPolicy
 
 if TYPE_CHECKING:
-    from codetap.config import Config, Limits
+    from codetap.tools.sandbox import SandboxSettings
 
 _STRICTNESS = {d: i for i, d in enumerate(DECISIONS)}
 
 
-def untrusted_overlay(config: Config, table: dict[str, Any], path: Path) -> tuple[Config, list[str]]:
-    """``config`` tightened by the parsed untrusted project ``table`` read from ``path``;
-    also the dotted keys that were ignored. ConfigError (naming ``path``) for values of the
-    wrong type in the parts that are applied."""
+class Tightenable(Protocol):
+    """The settings an untrusted project may tighten (:class:`codetap.config.Config` has
+    them; this module does not import it, so config may import this one)."""
+
+    @property
+    def policy(self) -> CommandPolicy: ...
+    @property
+    def sandbox(self) -> SandboxSettings: ...
+    @property
+    def limits(self) -> Any: ...
+    @property
+    def bash_timeout_s(self) -> float: ...
+    @property
+    def verify(self) -> Any: ...
+
+
+_C = TypeVar("_C", bound=Tightenable)
+
+
+def untrusted_overlay(config: _C, table: dict[str, Any], path: Path) -> tuple[_C, list[str]]:
+    """``config`` (a dataclass, e.g. :class:`codetap.config.Config`) tightened by the parsed
+    untrusted project ``table`` read from ``path``; also the dotted keys that were ignored.
+    ConfigError (naming ``path``) for values of the wrong type in the parts applied."""
     ignored: list[str] = []
     where = str(path)
     policy, sandbox, limits = config.policy, config.sandbox, config.limits
@@ -62,9 +81,9 @@ def untrusted_overlay(config: Config, table: dict[str, Any], path: Path) -> tupl
                     ignored.append(f"tools.{name}")
         else:
             ignored += list(_dotted(key, value))
-    replaced = dataclasses.replace(config, policy=policy, sandbox=sandbox, limits=limits,
-                                   bash_timeout_s=bash_timeout, verify=verify)
-    return replaced, ignored
+    replaced = dataclasses.replace(cast(Any, config), policy=policy, sandbox=sandbox,
+                                   limits=limits, bash_timeout_s=bash_timeout, verify=verify)
+    return cast(_C, replaced), ignored
 
 
 def ignored_warning(path: Path, repo: Path, ignored: list[str]) -> str:
@@ -87,7 +106,7 @@ def _tighten_policy(policy: CommandPolicy, value: Any, where: str,
     return policy.tightened(project)
 
 
-def _lower_limits(limits: Limits, value: Any, where: str, ignored: list[str]) -> Limits:
+def _lower_limits(limits: Any, value: Any, where: str, ignored: list[str]) -> Any:
     if not isinstance(value, dict):
         raise ConfigError(f"{where}: [limits] must be a table")
     lowered: dict[str, Any] = {}
