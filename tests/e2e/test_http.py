@@ -247,3 +247,24 @@ async def test_config_server_http_serves_with_the_daemon(env: Env, tmp_path: Pat
     finally:
         stop(env.paths)
 
+
+
+async def test_metrics_after_a_task(api: Api, http: httpx.AsyncClient) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    info = await create(http, api)
+    _, end = await follow(http, info["id"])
+    assert end["state"] == "ready"
+    r = await http.get("/metrics")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    got = {(s.name, tuple(sorted(s.labels.items()))): s.value
+           for f in text_string_to_metric_families(r.text) for s in f.samples}
+    who = (("model", "fast"), ("role", "coder"))
+    assert got[("codetap_tasks", (("state", "ready"),))] == 1
+    assert got[("codetap_steps_total", who)] == end["steps"]
+    assert got[("codetap_tokens_total", (("kind", "input"), *who))] == \
+        end["usage"]["input_tokens"] > 0
+    assert got[("codetap_tokens_total", (("kind", "output"), *who))] == \
+        end["usage"]["output_tokens"]
+    assert got[("codetap_tool_calls_total", (("outcome", "ok"), ("tool", "edit")))] == 1
+    assert got[("codetap_model_latency_seconds_count", (("model", "fast"),))] == end["steps"]

@@ -219,7 +219,7 @@ async def events(ctx: Ctx, request: Request, task_id: TaskId,
         if not last_event_id.strip().isdigit():
             raise _invalid(("header", "last-event-id"), "expected a journal seq (an integer)")
         start = int(last_event_id)
-    return EventSourceResponse(stream(task_id, start, ctx.runtime, ctx.journal, ctx.hub),
+    return EventSourceResponse(stream(task_id, start, ctx.runtime, ctx.hub),
                                ping=15)
 
 
