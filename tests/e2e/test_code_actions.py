@@ -17,6 +17,7 @@ from tests.e2e.conftest import CALC, Editor, Env, connect, write_config
 from tests.e2e.test_bad_input import Raw
 
 from codetap.daemon.control import stop
+from codetap.lsp.framing import frame, read_message
 
 
 def rng(l1: int, c1: int, l2: int, c2: int) -> lsp.Range:
@@ -235,16 +236,18 @@ async def test_accepted_command_needs_hunk_ids_and_ignores_unknown_ones(
 async def test_client_without_literal_code_actions_gets_the_command_form(env: Env) -> None:
     raw = await Raw.open(env)
     await raw.initialize(env.root_uri)  # capabilities: {}
-    started = await raw.call("codetap/task/start", {"intent": "fix", "root_uri": env.root_uri}, 1)
-    task_id = started["result"]["id"]
-    for n in range(2, 600):
-        got = await raw.call("codetap/task/get", {"id": task_id}, n)
-        if got["result"]["state"] == "ready":
+    raw.writer.write(frame({"jsonrpc": "2.0", "id": 1, "method": "codetap/task/start",
+                            "params": {"intent": "fix", "root_uri": env.root_uri}}))
+    while True:  # until the suggestion is published (then the session's book has it)
+        body = await asyncio.wait_for(read_message(raw.reader), 30)
+        assert body is not None, "connection closed"
+        msg = json.loads(body)
+        if msg.get("method") == "textDocument/publishDiagnostics" and \
+                msg["params"]["diagnostics"]:
             break
-        await asyncio.sleep(0.05)
     reply = await raw.call("textDocument/codeAction", {
         "textDocument": {"uri": env.calc_uri}, "range": range_json(rng(1, 0, 1, 0)),
-        "context": {"diagnostics": []}}, 1000)
+        "context": {"diagnostics": []}}, 2)
     accept = next(a for a in reply["result"] if a["title"].startswith("codetap: Accept ("))
     assert "edit" not in accept
     assert accept["command"]["command"] == "codetap.task.apply"
