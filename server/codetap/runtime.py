@@ -21,13 +21,22 @@ from typing import IO, Any, Protocol
 from codetap import redact
 from codetap.agent.roles import WORKFLOWS, default_roles
 from codetap.config import Config
-from codetap.errors import CodetapError, ConfigError, InvalidTransition, StoreError
+from codetap.errors import (
+    CodetapError,
+    ConfigError,
+    InvalidTransition,
+    StoreError,
+    WorkspaceError,
+)
 from codetap.models.base import ModelProvider
 from codetap.store import Store, TaskRow, now_rfc3339
 from codetap.tasks import git
+from codetap.tasks import push as remote_push
 from codetap.tasks.engine import TaskDeps, run_task
 from codetap.tasks.gc import GcResult, collect
 from codetap.tasks.git import FileChange
+from codetap.tasks.mirrors import RemoteStart, prepare_remote_task, remote_start
+from codetap.tasks.remote import branch_name
 from codetap.tasks.states import check_transition
 from codetap.tools.base import Services
 from codetap.tools.sandbox import describe as sandbox_describe
@@ -234,25 +243,59 @@ class Runtime:
     # -- commands --------------------------------------------------------------
 
     async def start_task(
-        self, intent: str, root: Path, *, scope: JSON | None = None, model: str | None = None,
-        workflow: str | None = None, overlay: Mapping[Path, str] | None = None,
+        self, intent: str, root: Path | None, *, scope: JSON | None = None,
+        model: str | None = None, workflow: str | None = None,
+        overlay: Mapping[Path, str] | None = None, repo: Mapping[str, Any] | None = None,
+        push: bool | None = None, pull_request: Mapping[str, Any] | bool | None = None,
+        branch: str | None = None,
     ) -> TaskRecord:
         """Create a task on a snapshot of ``root`` (uncommitted changes and ``overlay``
         buffers included) and schedule it. ConfigError for an unknown model or workflow,
-        WorkspaceError for a directory that is not a git repository."""
-        repo = await git.repo_root(root)
+        WorkspaceError for a directory that is not a git repository.
+
+        A remote task has ``root=None`` and ``repo={"url", "ref"?}``: its mirror is cloned
+        or fetched when it runs (:mod:`codetap.tasks.mirrors`); ``push`` (default ``[git]
+        push``) and ``pull_request`` (True or ``{title?, draft?}``) say what happens when
+        it ends (:mod:`codetap.tasks.push`). ``branch`` overrides ``[git]
+        branch_template``. WorkspaceError for an unusable URL or branch name."""
         self._reload_config()
+        remote = remote_start(self.config.data_dir, repo, push, pull_request) if repo else None
+        if branch is not None:
+            branch_name("", 0, branch)
+        if remote is None and root is None:
+            raise WorkspaceError("a task needs a repository: a local root or a repo URL")
+        if remote is not None:
+            return await self._start_remote(intent, remote, scope, model, workflow, branch)
+        assert root is not None
+        repo_dir = await git.repo_root(root)
         model_cfg = self.config.model(model)
         workflow = workflow or "default"
         if workflow not in WORKFLOWS:
             raise ConfigError(f"unknown workflow {workflow!r}; known: {', '.join(WORKFLOWS)}")
-        rel_overlay = {p.resolve().relative_to(repo).as_posix(): t
-                       for p, t in (overlay or {}).items() if p.resolve().is_relative_to(repo)}
-        base = await git.snapshot(repo, rel_overlay)
-        task = await self.store.create_task(intent=intent, root=repo, scope=scope,
+        rel_overlay = {p.resolve().relative_to(repo_dir).as_posix(): t for p, t in
+                       (overlay or {}).items() if p.resolve().is_relative_to(repo_dir)}
+        base = await git.snapshot(repo_dir, rel_overlay)
+        task = await self.store.create_task(intent=intent, root=repo_dir, scope=scope,
                                             model=model_cfg.name, workflow=workflow)
-        task = await self.store.update_task(task.id, branch=f"codetap/task-{task.id}",
+        name = branch_name(self.config.git.branch_template, task.id, branch)
+        task = await self.store.update_task(task.id, branch=name,
                                             base_commit=base, tip_commit=base)
+        await self._publish(task)
+        self._launch(task)
+        return task
+
+    async def _start_remote(self, intent: str, remote: RemoteStart, scope: JSON | None,
+                            model: str | None, workflow: str | None,
+                            branch: str | None) -> TaskRecord:
+        model_cfg = self.config.model(model)
+        workflow = workflow or "default"
+        if workflow not in WORKFLOWS:
+            raise ConfigError(f"unknown workflow {workflow!r}; known: {', '.join(WORKFLOWS)}")
+        task = await self.store.create_task(intent=intent, root=remote.mirror, scope=scope,
+                                            model=model_cfg.name, workflow=workflow)
+        name = branch_name(self.config.git.branch_template, task.id, branch)
+        task = await self.store.update_task(task.id, branch=name, repo_url=remote.url,
+                                            remote=remote.options)
         await self._publish(task)
         self._launch(task)
         return task
@@ -448,8 +491,15 @@ class Runtime:
         try:
             deps = self._deps(task)
             task = await self._transition(task.id, TaskState.RUNNING)
+            if task.repo_url:
+                task = await prepare_remote_task(self.config.git, self.config.data_dir,
+                                                 self.config.worktrees_dir, self.store, task)
             outcome = await run_task(deps, task)
-            return await self._transition(task.id, outcome.state, **outcome.fields)
+            task = await self._transition(task.id, outcome.state, **outcome.fields)
+            if task.repo_url:
+                task = await remote_push.publish(self.config.git, self.store, task,
+                                                 self._notify, self._publish)
+            return task
         except asyncio.CancelledError:
             target = self._stop_as.pop(task.id, TaskState.INTERRUPTED)
             return await self._transition(task.id, target)
@@ -462,7 +512,7 @@ class Runtime:
                 return await self._transition(task.id, TaskState.FAILED, error=str(exc))
             except (StoreError, sqlite3.Error):
                 return await self.store.get_task(task.id)
-        except ConfigError as exc:  # e.g. an invalid [policy] in the project's config
+        except (ConfigError, WorkspaceError) as exc:  # e.g. an invalid project [policy]
             return await self._transition(task.id, TaskState.FAILED, error=str(exc))
         except Exception as exc:  # a bug must fail the task visibly, not kill the daemon
             log.exception("task %s crashed", task.id)

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from codetap.types import JSON, TaskState
 
 if TYPE_CHECKING:
     from codetap.config import Config
-    from codetap.daemon.runtime_proxy import RemoteRuntime
-    from codetap.runtime import FileChange, Question, Runtime, RuntimeListener, TaskRecord
+    from codetap.runtime import FileChange, Question, RuntimeListener, TaskRecord
     from codetap.tasks.gc import GcResult
 
 
@@ -56,10 +55,14 @@ class RuntimeAPI(Protocol):
         """Per file, the base and tip of the task's change."""
         ...
 
-    async def start_task(self, intent: str, root: Path, *, scope: JSON | None = None,
+    async def start_task(self, intent: str, root: Path | None, *, scope: JSON | None = None,
                          model: str | None = None, workflow: str | None = None,
-                         overlay: Mapping[Path, str] | None = None) -> TaskRecord:
-        """Create and schedule a task on a snapshot of ``root``."""
+                         overlay: Mapping[Path, str] | None = None,
+                         repo: Mapping[str, Any] | None = None, push: bool | None = None,
+                         pull_request: Mapping[str, Any] | bool | None = None,
+                         branch: str | None = None) -> TaskRecord:
+        """Create and schedule a task on a snapshot of ``root``, or on the remote
+        repository ``repo={"url", "ref"?}`` (``root=None``)."""
         ...
 
     async def cancel(self, task_id: int) -> TaskRecord:
@@ -125,8 +128,3 @@ WORKER_CALLS: frozenset[str] = frozenset({
     "suggestion_statuses", "pending_questions", "gc",
 })
 
-
-if TYPE_CHECKING:
-    def _both_implement_it(local: Runtime, remote: RemoteRuntime) -> list[RuntimeAPI]:
-        """mypy checks here that both runtimes implement the whole seam."""
-        return [local, remote]

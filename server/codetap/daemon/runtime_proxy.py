@@ -28,8 +28,13 @@ from codetap.store import Store
 from codetap.types import JSON, TaskState
 
 if TYPE_CHECKING:
-    from codetap.runtime import FileChange, Question, RuntimeListener, TaskRecord
+    from codetap.runtime import FileChange, Question, Runtime, RuntimeListener, TaskRecord
+    from codetap.runtime_api import RuntimeAPI
     from codetap.tasks.gc import GcResult
+
+    def _both_implement_it(local: Runtime, remote: RemoteRuntime) -> list[RuntimeAPI]:
+        """mypy checks here that both runtimes implement the whole seam."""
+        return [local, remote]
 
 log = logging.getLogger(__name__)
 RESTART_LIMIT = 5
@@ -192,11 +197,17 @@ class RemoteRuntime:
         result: list[FileChange] = await self.call("file_changes", task_id)
         return result
 
-    async def start_task(self, intent: str, root: Path, *, scope: JSON | None = None,
+    async def start_task(self, intent: str, root: Path | None, *, scope: JSON | None = None,
                          model: str | None = None, workflow: str | None = None,
-                         overlay: Mapping[Path, str] | None = None) -> TaskRecord:
+                         overlay: Mapping[Path, str] | None = None,
+                         repo: Mapping[str, Any] | None = None, push: bool | None = None,
+                         pull_request: Mapping[str, Any] | bool | None = None,
+                         branch: str | None = None) -> TaskRecord:
+        pr = dict(pull_request) if isinstance(pull_request, Mapping) else pull_request
         return await self._task("start_task", intent, root, scope=scope, model=model,
-                                workflow=workflow, overlay=dict(overlay or {}))
+                                workflow=workflow, overlay=dict(overlay or {}),
+                                repo=dict(repo) if repo else None, push=push,
+                                pull_request=pr, branch=branch)
 
     async def cancel(self, task_id: int) -> TaskRecord:
         return await self._task("cancel", task_id)

@@ -71,6 +71,8 @@ def task_info(task: TaskRecord) -> TaskInfo:
         summary=task.summary,
         error=task.error,
         verification=_verification(task.verification),
+        repo_url=task.repo_url,
+        pull_request_url=task.pull_request_url,
     )
 
 

@@ -50,11 +50,19 @@ Handler = Callable[[Session, Any], Awaitable[BaseModel]]
 
 
 async def task_start(s: Session, p: TaskStartParams) -> BaseModel:
-    root = uri_to_path(p.root_uri)
     scope = dump(p.scope) if p.scope else None
+    if p.repo_url is not None:  # a remote repository (codetap.tasks.mirrors)
+        pr = dump(p.pull_request) if p.pull_request else None
+        task = await s.runtime.start_task(
+            p.intent, None, scope=scope, model=p.model, workflow=p.workflow,
+            repo={"url": p.repo_url, "ref": p.ref}, push=p.push, pull_request=pr,
+            branch=p.branch)
+        return task_info(task)
+    assert p.root_uri is not None  # TaskStartParams requires one of the two
+    root = uri_to_path(p.root_uri)
     task = await s.runtime.start_task(
-        p.intent, root, scope=scope, model=p.model, workflow=p.workflow, overlay=s.overlay(root)
-    )
+        p.intent, root, scope=scope, model=p.model, workflow=p.workflow, overlay=s.overlay(root),
+        branch=p.branch)
     return task_info(task)
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 
 def _task_id(value: Any) -> Any:
@@ -86,16 +87,39 @@ class TaskInfo(_Wire):
     summary: str | None = None
     error: str | None = None
     verification: VerificationInfo | None = None
+    repo_url: str | None = None
+    pull_request_url: str | None = None
+
+
+class PullRequestParams(_Wire):
+    """Open a pull request when a remote task is ready: its ``title`` and ``draft`` flag."""
+
+    title: str | None = None
+    draft: bool = False
 
 
 class TaskStartParams(_Wire):
-    """codetap/task/start params: what to do (``intent``) in which repository (``root_uri``)."""
+    """codetap/task/start params: what to do (``intent``) in which repository: a local one
+    (``root_uri``) or a remote one (``repo_url`` with ``ref``; then ``push`` and
+    ``pull_request`` say what happens when it ends, ``branch`` names its branch)."""
 
     intent: str = Field(min_length=1)
-    root_uri: str = Field(min_length=1)
+    repo_url: str | None = Field(default=None, min_length=1)
+    root_uri: str | None = Field(default=None, min_length=1, validate_default=True)
     scope: Scope | None = None
     model: str | None = None
     workflow: str | None = None
+    ref: str | None = None
+    push: bool | None = None
+    pull_request: PullRequestParams | None = None
+    branch: str | None = None
+
+    @field_validator("root_uri")
+    @classmethod
+    def _one_repository(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and not info.data.get("repo_url"):
+            raise PydanticCustomError("missing", "Field required")
+        return value
 
 
 class TaskListParams(_Wire):

@@ -147,15 +147,28 @@ class Client:
         raise ValueError(f"{method} is not handled by the codetap SDK")
 
     # -- tasks -----------------------------------------------------------------------
-    async def start(self, intent: str, *, repo: str | Path, model: str | None = None,
-                    workflow: str | None = None, scope: dict[str, Any] | None = None
-                    ) -> TaskInfo:
-        """Start a task on the git repository at local path ``repo``; its TaskInfo (queued).
-        ConfigError for an unknown model or workflow, WorkspaceError if ``repo`` is not a
-        git repository."""
+    async def start(self, intent: str, *, repo: str | Path | None = None,
+                    model: str | None = None, workflow: str | None = None,
+                    scope: dict[str, Any] | None = None, repo_url: str | None = None,
+                    ref: str | None = None, push: bool | None = None,
+                    pull_request: dict[str, Any] | bool | None = None,
+                    branch: str | None = None) -> TaskInfo:
+        """Start a task on the git repository at local path ``repo``, or on the remote
+        repository ``repo_url`` (https, ssh, git or file URL) at ``ref`` (default: its
+        default branch); its TaskInfo (queued). For a remote task ``push`` (default:
+        ``[git] push``) pushes the task's branch when it is ready and ``pull_request``
+        (True or ``{"title", "draft"}``) also opens a pull request; ``branch`` names the
+        branch (default ``[git] branch_template``). ConfigError for an unknown model or
+        workflow, WorkspaceError if ``repo`` is not a git repository or ``repo_url`` is not
+        usable (clone failures end the task ``failed``)."""
         from codetap.protocol.models import TaskInfo
-        params: dict[str, Any] = {"intent": intent, "root_uri": Path(repo).resolve().as_uri()}
-        for key, value in (("model", model), ("workflow", workflow), ("scope", scope)):
+        params: dict[str, Any] = {"intent": intent}
+        if repo is not None:
+            params["root_uri"] = Path(repo).resolve().as_uri()
+        pr = {} if pull_request is True else (pull_request or None)
+        for key, value in (("model", model), ("workflow", workflow), ("scope", scope),
+                           ("repo_url", repo_url), ("ref", ref), ("push", push),
+                           ("pull_request", pr), ("branch", branch)):
             if value is not None:
                 params[key] = value
         return TaskInfo.model_validate(await self.call("codetap/task/start", params))

@@ -80,6 +80,44 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE tasks ADD COLUMN verification TEXT;
     """,
+    # 3 -> 4: webhooks (issue 20). A task's own webhook (its secret signs redeliveries after
+    # a restart, so it is kept here, in the 0600 database, never in TaskInfo or the journal)
+    # and the outbox: one row per message, written in the transaction of the state change
+    # it reports (codetap.webhooks). state: pending | delivered | dead.
+    """
+    CREATE TABLE task_webhooks (
+        task_id    INTEGER PRIMARY KEY,
+        url        TEXT NOT NULL,
+        secret     TEXT NOT NULL,
+        interval_s REAL NOT NULL,
+        events     TEXT
+    );
+    CREATE TABLE outbox (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        msg_id       TEXT NOT NULL UNIQUE,
+        task_id      INTEGER NOT NULL,
+        type         TEXT NOT NULL,
+        url          TEXT NOT NULL,
+        secret       TEXT NOT NULL,
+        payload      TEXT NOT NULL,
+        created      REAL NOT NULL,
+        attempts     INTEGER NOT NULL DEFAULT 0,
+        next_at      REAL NOT NULL,
+        state        TEXT NOT NULL DEFAULT 'pending',
+        delivered_at REAL,
+        last_status  INTEGER,
+        last_error   TEXT
+    );
+    CREATE INDEX outbox_due ON outbox(state, next_at);
+    """,
+    # 4 -> 5: remote repositories (issue 20): the repository URL (never with a credential),
+    # the task's remote options as JSON ({ref, push, pull_request, base_branch}) and the URL
+    # of the pull request opened for it.
+    """
+    ALTER TABLE tasks ADD COLUMN repo_url TEXT;
+    ALTER TABLE tasks ADD COLUMN remote TEXT;
+    ALTER TABLE tasks ADD COLUMN pull_request_url TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

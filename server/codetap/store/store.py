@@ -85,6 +85,9 @@ class TaskRow:
     summary: str | None
     error: str | None
     verification: JSON | None = None
+    repo_url: str | None = None
+    remote: JSON | None = None
+    pull_request_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +116,7 @@ class Checkpoint:
 _TASK_COLUMNS = (
     "id, intent, state, root, worktree, branch, base_commit, tip_commit, scope, model, workflow, "
     "steps, input_tokens, output_tokens, cost_usd, created_at, updated_at, ended_at, summary, error, "
-    "verification"
+    "verification, repo_url, remote, pull_request_url"
 )
 
 
@@ -125,6 +128,7 @@ def _task(row: sqlite3.Row | tuple[Any, ...]) -> TaskRow:
         scope=json.loads(r[8]) if r[8] else None, model=r[9], workflow=r[10], steps=r[11],
         usage=Usage(r[12], r[13], r[14]), created_at=r[15], updated_at=r[16], ended_at=r[17],
         summary=r[18], error=r[19], verification=json.loads(r[20]) if r[20] else None,
+        repo_url=r[21], remote=json.loads(r[22]) if r[22] else None, pull_request_url=r[23],
     )
 
 
@@ -252,7 +256,7 @@ class Store:
                 cols["state"] = TaskState(value).value
             elif key in ("root", "worktree"):
                 cols[key] = str(value) if value is not None else None
-            elif key in ("scope", "verification"):
+            elif key in ("scope", "verification", "remote"):
                 cols[key] = _dumps(value) if value is not None else None
             else:
                 cols[key] = value

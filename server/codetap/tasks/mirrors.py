@@ -192,7 +192,7 @@ def remote_start(data_dir: Path, repo: Mapping[str, Any], push: bool | None,
         raise WorkspaceError(f"repo ref {ref!r} is not a branch, tag or commit name")
     remote = parse_remote(url)
     pr: JSON | None = None
-    if pull_request:
+    if pull_request is not None and pull_request is not False:
         raw = pull_request if isinstance(pull_request, Mapping) else {}
         pr = {"title": raw.get("title"), "draft": bool(raw.get("draft", False))}
     if pr is not None and push is None:

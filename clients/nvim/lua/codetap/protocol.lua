@@ -56,6 +56,11 @@
 ---@field line integer >= 0
 ---@field character integer >= 0
 
+---Open a pull request when a remote task is ready: its `title` and `draft` flag.
+---@class codetap.PullRequestParams
+---@field title? string
+---@field draft? boolean default false
+
 ---LSP Range: `start` inclusive, `end` exclusive.
 ---@class codetap.Range
 ---@field start codetap.Position
@@ -135,6 +140,8 @@
 ---@field summary? string
 ---@field error? string
 ---@field verification? codetap.VerificationInfo
+---@field repo_url? string
+---@field pull_request_url? string
 
 ---codetap/task/list params: optional filters by repository and states.
 ---@class codetap.TaskListParams
@@ -155,13 +162,18 @@
 ---@field id string min length 1, max length 32
 ---@field step integer >= 0
 
----codetap/task/start params: what to do (`intent`) in which repository (`root_uri`).
+---codetap/task/start params: what to do (`intent`) in which repository: a local one (`root_uri`) or a remote one (`repo_url` with `ref`; then `push` and `pull_request` say what happens when it ends, `branch` names its branch).
 ---@class codetap.TaskStartParams
 ---@field intent string min length 1
----@field root_uri string min length 1
+---@field repo_url? string min length 1
+---@field root_uri? string min length 1
 ---@field scope? codetap.Scope
 ---@field model? string
 ---@field workflow? string
+---@field ref? string
+---@field push? boolean
+---@field pull_request? codetap.PullRequestParams
+---@field branch? string
 
 ---Token usage and cost (USD) of a task so far.
 ---@class codetap.UsageInfo

@@ -100,6 +100,13 @@ export interface Position {
   character: number;
 }
 
+/** Open a pull request when a remote task is ready: its `title` and `draft` flag. */
+export interface PullRequestParams {
+  title?: string;
+  /** default false */
+  draft?: boolean;
+}
+
 /** LSP Range: `start` inclusive, `end` exclusive. */
 export interface Range {
   start: Position;
@@ -199,6 +206,8 @@ export interface TaskInfo {
   summary?: string;
   error?: string;
   verification?: VerificationInfo;
+  repo_url?: string;
+  pull_request_url?: string;
 }
 
 /** codetap/task/list params: optional filters by repository and states. */
@@ -228,15 +237,21 @@ export interface TaskRollbackParams {
   step: number;
 }
 
-/** codetap/task/start params: what to do (`intent`) in which repository (`root_uri`). */
+/** codetap/task/start params: what to do (`intent`) in which repository: a local one (`root_uri`) or a remote one (`repo_url` with `ref`; then `push` and `pull_request` say what happens when it ends, `branch` names its branch). */
 export interface TaskStartParams {
   /** min length 1 */
   intent: string;
   /** min length 1 */
-  root_uri: string;
+  repo_url?: string;
+  /** min length 1 */
+  root_uri?: string;
   scope?: Scope;
   model?: string;
   workflow?: string;
+  ref?: string;
+  push?: boolean;
+  pull_request?: PullRequestParams;
+  branch?: string;
 }
 
 /** Token usage and cost (USD) of a task so far. */

@@ -1,0 +1,36 @@
+"""A remote task through the real daemon and the SDK: ``client.start(repo_url=...)`` over
+``codetap/task/start``; the branch arrives in a bare repository served by ``git daemon``."""
+
+# ruff: noqa: F811  (pytest fixtures imported from remote_fixtures are parameters here)
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from tests.conftest import git
+from tests.e2e.conftest import CALC, FIXED, Env
+from tests.e2e.remote_fixtures import git_daemon, upstream  # noqa: F401
+
+import codetap
+
+
+async def test_sdk_starts_a_remote_task_that_pushes(
+        env: Env, tmp_path: Path, git_daemon: tuple[Path, int]) -> None:
+    _, port = git_daemon
+    bare = upstream(tmp_path, "team/app.git", {"calc.py": CALC})
+    url = f"git://127.0.0.1:{port}/team/app.git"
+    async with codetap.connect() as c:
+        t = await c.start("fix add", repo_url=url, ref="main", push=True, branch="fix/add")
+        assert t.repo_url == url and t.branch == "fix/add" and t.pull_request_url is None
+        done = await c.wait(t.id)
+        assert done.state == "ready", done.error
+        assert done.error is None and done.base_commit == git(bare, "rev-parse", "main").strip()
+        assert [x.id for x in await c.list()] == [t.id]
+        # the push runs after the transition to ready: wait for its journal entry
+        pushes: list[dict[str, object]] = []
+        deadline = asyncio.get_running_loop().time() + 20
+        while not pushes and asyncio.get_running_loop().time() < deadline:
+            pushes = [e.data async for e in c.events(t.id, follow=False) if e.kind == "push"]
+            await asyncio.sleep(0.05)
+        assert pushes and pushes[0]["ok"] is True and pushes[0]["branch"] == "fix/add"
+    assert git(bare, "show", "fix/add:calc.py") == FIXED
