@@ -144,6 +144,30 @@ class TelemetryTable(_Table):
     service_name: Name = "codetap"
 
 
+WebhookType = Literal["task.created", "task.updated", "task.status", "task.waiting",
+                      "task.ready", "task.failed", "task.cancelled"]
+
+
+class WebhookTable(_Table):
+    """``[[webhooks]]``: a global webhook (:mod:`codetap.webhooks.settings`); the secret is
+    read from the variable ``secret_env``, never written in the file."""
+
+    url: Annotated[str, Field(pattern=r"^https?://")]
+    secret_env: Name
+    events: list[WebhookType] | None = None
+    interval_s: Positive = 60.0
+
+
+class WebhookDeliveryTable(_Table):
+    """``[webhook_delivery]``: retry schedule (seconds before each attempt), per-attempt
+    time-out (seconds), messages in flight at once."""
+
+    retry_schedule_s: Annotated[list[NonNegative], Field(min_length=1)] = [
+        0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 50400.0, 72000.0, 86400.0]
+    timeout_s: Positive = 10.0
+    concurrency: Annotated[int, Field(ge=1)] = 16
+
+
 class ConfigFile(_Table):
     """A whole ``config.toml``."""
 
@@ -157,6 +181,8 @@ class ConfigFile(_Table):
     server: ServerTable = ServerTable()
     telemetry: TelemetryTable = TelemetryTable()
     git: GitTable = GitTable()
+    webhooks: list[WebhookTable] = []
+    webhook_delivery: WebhookDeliveryTable = WebhookDeliveryTable()
     lsp: dict[str, Any] = {}
     policy: dict[str, Any] = {}
     sandbox: dict[str, Any] = {}
