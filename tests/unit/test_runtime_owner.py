@@ -3,6 +3,7 @@ owner (a daemon, or another embedded runtime) holds it."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -34,9 +35,10 @@ async def test_embedded_runtime_and_no_daemon_lsp_refused_while_a_daemon_runs(xd
     try:
         with pytest.raises(OwnerBusy, match=r"pid \d+"):
             await Runtime.open(Config.load())
-        done = subprocess.run([sys.executable, "-m", "codetap", "lsp", "--no-daemon"],
-                              input="", capture_output=True, text=True, timeout=60,
-                              env=dict(os.environ), check=False)
+        done = await asyncio.to_thread(
+            subprocess.run, [sys.executable, "-m", "codetap", "lsp", "--no-daemon"],
+            input="", capture_output=True, text=True, timeout=60, env=dict(os.environ),
+            check=False)
         assert done.returncode != 0
         assert "owns codetap's tasks" in done.stderr and "Traceback" not in done.stderr
     finally:
