@@ -30,6 +30,7 @@ from codetap.errors import (
 )
 from codetap.models.base import ModelProvider
 from codetap.store import Store, TaskRow, now_rfc3339
+from codetap.store.outbox import TaskWebhook
 from codetap.tasks import git
 from codetap.tasks import push as remote_push
 from codetap.tasks.engine import TaskDeps, run_task
@@ -121,6 +122,8 @@ class Runtime:
         self._client_attached = asyncio.Event()
         self.attach_grace_s = ATTACH_GRACE_S
         self._lock: IO[bytes] | None = None
+        from codetap.webhooks.service import Webhooks
+        self.webhooks = Webhooks(store, lambda: self.config)
 
     @classmethod
     async def open(
@@ -148,6 +151,7 @@ class Runtime:
         rt._lock = lock
         for listener in listeners:
             rt.subscribe(listener)
+        rt.webhooks.start()
         if not recover:
             return rt
         groups = rt.services.process_groups
@@ -171,6 +175,7 @@ class Runtime:
             await self._stop(task_id, TaskState.INTERRUPTED)
         for p in self._providers.values():
             await p.aclose()
+        await self.webhooks.close()
         if self.services.pool is not None:
             await self.services.pool.shutdown()
         await self.store.close()
@@ -247,7 +252,7 @@ class Runtime:
         model: str | None = None, workflow: str | None = None,
         overlay: Mapping[Path, str] | None = None, repo: Mapping[str, Any] | None = None,
         push: bool | None = None, pull_request: Mapping[str, Any] | bool | None = None,
-        branch: str | None = None,
+        branch: str | None = None, webhook: Mapping[str, Any] | None = None,
     ) -> TaskRecord:
         """Create a task on a snapshot of ``root`` (uncommitted changes and ``overlay``
         buffers included) and schedule it. ConfigError for an unknown model or workflow,
@@ -257,15 +262,21 @@ class Runtime:
         or fetched when it runs (:mod:`codetap.tasks.mirrors`); ``push`` (default ``[git]
         push``) and ``pull_request`` (True or ``{title?, draft?}``) say what happens when
         it ends (:mod:`codetap.tasks.push`). ``branch`` overrides ``[git]
-        branch_template``. WorkspaceError for an unusable URL or branch name."""
+        branch_template``. WorkspaceError for an unusable URL or branch name.
+
+        ``webhook``: the task's own webhook ``{url, secret, interval_s?, events?}``
+        (:mod:`codetap.webhooks`; ConfigError for a bad one), stored with the task in the
+        database, its secret never in TaskInfo, the journal or the logs."""
         self._reload_config()
+        hook = self.webhooks.configure(webhook)
         remote = remote_start(self.config.data_dir, repo, push, pull_request) if repo else None
         if branch is not None:
             branch_name("", 0, branch)
         if remote is None and root is None:
             raise WorkspaceError("a task needs a repository: a local root or a repo URL")
         if remote is not None:
-            return await self._start_remote(intent, remote, scope, model, workflow, branch)
+            return await self._start_remote(intent, remote, scope, model, workflow, branch,
+                                            hook)
         assert root is not None
         repo_dir = await git.repo_root(root)
         model_cfg = self.config.model(model)
@@ -275,27 +286,33 @@ class Runtime:
         rel_overlay = {p.resolve().relative_to(repo_dir).as_posix(): t for p, t in
                        (overlay or {}).items() if p.resolve().is_relative_to(repo_dir)}
         base = await git.snapshot(repo_dir, rel_overlay)
-        task = await self.store.create_task(intent=intent, root=repo_dir, scope=scope,
-                                            model=model_cfg.name, workflow=workflow)
-        name = branch_name(self.config.git.branch_template, task.id, branch)
-        task = await self.store.update_task(task.id, branch=name,
-                                            base_commit=base, tip_commit=base)
+        with self.store.atomic():  # the task, its webhook and its task.created messages
+            task = await self.store.create_task(intent=intent, root=repo_dir, scope=scope,
+                                                model=model_cfg.name, workflow=workflow)
+            name = branch_name(self.config.git.branch_template, task.id, branch)
+            task = await self.store.update_task(task.id, branch=name,
+                                                base_commit=base, tip_commit=base)
+            self.webhooks.created(task, hook)
+        self.webhooks.deliverer.wake()
         await self._publish(task)
         self._launch(task)
         return task
 
     async def _start_remote(self, intent: str, remote: RemoteStart, scope: JSON | None,
                             model: str | None, workflow: str | None,
-                            branch: str | None) -> TaskRecord:
+                            branch: str | None, hook: TaskWebhook | None = None) -> TaskRecord:
         model_cfg = self.config.model(model)
         workflow = workflow or "default"
         if workflow not in WORKFLOWS:
             raise ConfigError(f"unknown workflow {workflow!r}; known: {', '.join(WORKFLOWS)}")
-        task = await self.store.create_task(intent=intent, root=remote.mirror, scope=scope,
-                                            model=model_cfg.name, workflow=workflow)
-        name = branch_name(self.config.git.branch_template, task.id, branch)
-        task = await self.store.update_task(task.id, branch=name, repo_url=remote.url,
-                                            remote=remote.options)
+        with self.store.atomic():
+            task = await self.store.create_task(intent=intent, root=remote.mirror, scope=scope,
+                                                model=model_cfg.name, workflow=workflow)
+            name = branch_name(self.config.git.branch_template, task.id, branch)
+            task = await self.store.update_task(task.id, branch=name, repo_url=remote.url,
+                                                remote=remote.options)
+            self.webhooks.created(task, hook)
+        self.webhooks.deliverer.wake()
         await self._publish(task)
         self._launch(task)
         return task
@@ -418,17 +435,23 @@ class Runtime:
                           **fields: Any) -> TaskRow:
         """THE place a task's state changes: checks the move is legal
         (:func:`codetap.tasks.states.check_transition`, InvalidTransition if not), writes
-        the row with ``fields``, journals a ``state`` entry {from, to, reason?} and tells
-        the listeners."""
+        the row with ``fields``, journals a ``state`` entry {from, to, reason?} and writes
+        the webhook messages reporting it, all in one transaction, then tells the
+        listeners."""
         old = await self.store.get_task(task_id)
         check_transition(task_id, old.state, state)
         if state.is_terminal or state in (TaskState.PAUSED, TaskState.CANCELLED):
             fields.setdefault("ended_at", now_rfc3339())
-        task = await self.store.update_task(task_id, state=state, **fields)
         data: JSON = {"from": old.state.value, "to": state.value}
         if reason or fields.get("error"):
             data["reason"] = reason or fields.get("error")
-        for ev in await self.store.append(task_id, task.steps, [("state", data)]):
+        # Row, journal entry and webhook outbox rows commit together (kill -9 safe).
+        with self.store.atomic():
+            task = await self.store.update_task(task_id, state=state, **fields)
+            events = await self.store.append(task_id, task.steps, [("state", data)],
+                                             outbox=self.webhooks.rows(task))
+        self.webhooks.deliverer.wake()
+        for ev in events:
             self._notify(ev.task_id, ev.seq, ev.kind, ev.data)
         await self._publish(task)
         return task
@@ -527,6 +550,18 @@ class Runtime:
         self._stop_as[task_id] = target
         run.cancel()
         await asyncio.wait({run}, timeout=5.0)
+
+    # -- webhooks --------------------------------------------------------------------
+
+    async def webhook_deliveries(self, dead: bool = False, limit: int = 100) -> list[JSON]:
+        """Webhook messages newest first (only dead-lettered ones with ``dead``): dicts
+        of :meth:`codetap.store.outbox.OutboxRow.public` (no secrets, no bodies)."""
+        return list(self.webhooks.listing(dead, limit))
+
+    async def redeliver_webhook(self, ref: str) -> JSON:
+        """Send webhook message ``ref`` (row id or webhook-id) again, same webhook-id;
+        WebhookNotFound if unknown."""
+        return self.webhooks.redeliver(ref)
 
     # -- suggestion decisions (the editor front's review state) --------------------
 

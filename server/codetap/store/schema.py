@@ -110,6 +110,14 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX outbox_due ON outbox(state, next_at);
     """,
+    # 4 -> 5: remote repositories (issue 20): the repository URL (never with a credential),
+    # the task's remote options as JSON ({ref, push, pull_request, base_branch}) and the URL
+    # of the pull request opened for it.
+    """
+    ALTER TABLE tasks ADD COLUMN repo_url TEXT;
+    ALTER TABLE tasks ADD COLUMN remote TEXT;
+    ALTER TABLE tasks ADD COLUMN pull_request_url TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

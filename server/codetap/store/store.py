@@ -205,6 +205,15 @@ class Store:
         await self._conn.close()
         self._w.close()
 
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[None]:
+        """One transaction around the writes made inside (a task's row update, its journal
+        entry and its webhook outbox rows): committed together at the end, rolled back
+        together on an exception. Only for synchronous stretches of store calls (these
+        methods never yield to the event loop), so no other coroutine's write joins it."""
+        with _transaction(self._w):
+            yield
+
     # -- tasks -----------------------------------------------------------------
 
     async def create_task(
@@ -289,11 +298,14 @@ class Store:
         step: int,
         entries: Iterable[tuple[str, JSON]],
         checkpoint: tuple[str | None, JSON] | None = None,
+        outbox: Sequence[tuple[Any, ...]] = (),
     ) -> list[Event]:
         """Append journal entries (and optionally a checkpoint) in ONE transaction.
 
         ``entries`` are ``(kind, data)``; ``checkpoint`` is ``(commit_id, state)`` and covers
-        the entries appended here. Returns the events with their sequence numbers.
+        the entries appended here. ``outbox``: webhook messages reporting these entries,
+        rows of :data:`codetap.store.outbox.INSERT`, written in the same transaction (so a
+        kill -9 keeps both or neither). Returns the events with their sequence numbers.
         """
         seq = await self._seq(task_id)
         ts = time.time()
@@ -308,7 +320,7 @@ class Store:
             task_id, last, step, checkpoint[0], _dumps(checkpoint[1]))
         self._next_seq[task_id] = seq + len(events)  # reserved before awaiting: no reuse
         try:
-            _write(self._w, rows, cp_row)
+            _write(self._w, rows, cp_row, outbox)
         except BaseException as exc:
             self._next_seq.pop(task_id, None)
             if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc):
@@ -365,16 +377,22 @@ class Store:
 
 
 def _write(conn: sqlite3.Connection, rows: list[tuple[Any, ...]],
-           checkpoint: tuple[Any, ...] | None) -> None:
-    """Journal rows and an optional checkpoint row in one transaction."""
+           checkpoint: tuple[Any, ...] | None, outbox: Sequence[tuple[Any, ...]] = ()) -> None:
+    """Journal rows, an optional checkpoint row and outbox rows in one transaction."""
+    from codetap.store.outbox import INSERT
     with _transaction(conn):
         conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", rows)
         if checkpoint is not None:
             conn.execute("INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?, ?, ?)", checkpoint)
+        if outbox:
+            conn.executemany(INSERT, outbox)
 
 
 @contextlib.contextmanager
 def _transaction(conn: sqlite3.Connection, begin: str = "BEGIN") -> Iterator[None]:
+    if conn.in_transaction:  # inside Store.atomic(): part of the enclosing transaction
+        yield
+        return
     conn.execute(begin)
     try:
         yield
