@@ -55,8 +55,17 @@ class Journal(Protocol):
     async def record(self, step: int, entries: list[tuple[str, JSON]]) -> None:
         """Append journal entries in one transaction."""
 
-    async def checkpoint(self, state: AgentState, mutated: bool) -> None:
-        """Commit the worktree if ``mutated`` and write a checkpoint of ``state``."""
+    async def checkpoint(self, state: AgentState, mutated: bool,
+                         changed: frozenset[str] | None = None) -> None:
+        """Commit the worktree if ``mutated`` and write a checkpoint of ``state``.
+
+        ``changed``: the workspace-relative paths the step's tools reported changing; None
+        when some mutating call's effects are unknown (``bash``), so git must find them.
+        """
+
+    async def before_command(self) -> None:
+        """Called before a mutating call whose effects are unknown (``bash``) runs: the
+        worktree's git state must look committed to it."""
 
 
 class Agent:
@@ -223,6 +232,7 @@ class Agent:
         """
         batch: list[tuple[str, JSON]] = []
         mutated = False
+        changed: set[str] | None = set()
         submitted: Submitted | None = None
         try:
             for call in calls:
@@ -242,6 +252,8 @@ class Agent:
                         result = refused
                     else:
                         fault_point(f"after_intent:{call.name}")
+                        if tool.mutates and not tool.reports_changes:
+                            await self.journal.before_command()
                         try:
                             result = await self._run(tool, call)
                         except Submitted as exc:
@@ -249,6 +261,7 @@ class Agent:
                             result = resume.finished(exc)
                         fault_point(f"after_tool:{call.name}")
                         mutated = mutated or tool.mutates
+                        changed = _changed(changed, tool, result)
                 batch.append(("tool_result", self.result(call, result)))
                 if tool is not None and tool.mutates:
                     await self.journal.record(self.state.step, batch)
@@ -265,7 +278,8 @@ class Agent:
         self.state.pending = []
         self.state.elapsed_s += time.monotonic() - self._clock
         self._clock = time.monotonic()
-        await self.journal.checkpoint(self.state, mutated)
+        await self.journal.checkpoint(self.state, mutated,
+                                      None if changed is None else frozenset(changed))
         if submitted is not None:
             raise submitted
 
@@ -336,3 +350,13 @@ def _files_named(ctx: ToolContext, meta: JSON) -> list[str]:
         except ToolError:
             continue
     return out
+
+
+def _changed(changed: set[str] | None, tool: Tool, result: ToolResult) -> set[str] | None:
+    """The step's changed paths after ``tool`` returned ``result``; None once unknown."""
+    if changed is None or not tool.mutates:
+        return changed
+    if not tool.reports_changes:
+        return None
+    files = result.meta.get("changed_files") or []
+    return changed | {p for p in files if isinstance(p, str)}

@@ -25,6 +25,7 @@ from codetap.policy import CommandPolicy
 from codetap.store import Store, TaskRow
 from codetap.store.faults import fault_point
 from codetap.tasks import finish, git
+from codetap.tasks.stage import Checkpointer
 from codetap.tasks.verify import VerifySettings
 from codetap.tools.base import Services, ToolContext
 from codetap.tools.registry import make_tools, registered_tools
@@ -45,6 +46,10 @@ class TaskJournal:
         self.worktree = worktree
         self.notify = notify
         self.updated = updated
+        self.commits = Checkpointer(worktree)
+
+    async def before_command(self) -> None:
+        await self.commits.sync_index()
 
     async def record(self, step: int, entries: list[tuple[str, JSON]]) -> None:
         for ev in await self.store.append(self.task.id, step, entries):
@@ -58,14 +63,15 @@ class TaskJournal:
         new = await git.git(self.worktree, "ls-files", "--others", "--exclude-standard", "-z")
         return sorted({p for p in (diff + new).split("\0") if p})
 
-    async def checkpoint(self, state: AgentState, mutated: bool) -> None:
+    async def checkpoint(self, state: AgentState, mutated: bool,
+                         changed: frozenset[str] | None = None) -> None:
         commit = None
         if mutated:
             fault_point("before_commit")
-            commit = await git.commit_all(self.worktree, f"codetap task {self.task.id} step {state.step}")
             # Nothing new to commit after a restart can mean it was committed just before
             # the crash: HEAD, not the last checkpoint's commit, is the step's state.
-            commit = commit or await git.head(self.worktree)
+            commit = await self.commits.commit(
+                f"codetap task {self.task.id} step {state.step}", changed)
             fault_point("after_commit")
         if commit is None:
             commit = self.task.tip_commit or self.task.base_commit

@@ -104,7 +104,9 @@ class Tool(abc.ABC):
     Subclasses set ``name``, ``description``, ``parameters`` and the flags, and implement
     :meth:`run`. ``read_only`` tools may run concurrently; ``idempotent`` tools are re-run
     on resume when their intent has no journaled result (ARCHITECTURE.md "Durability").
-    ``mutates`` tools may change files (the step is committed after them).
+    ``mutates`` tools may change files (the step is committed after them);
+    ``reports_changes`` ones name every file they changed in ``meta.changed_files`` (none
+    on error), so the commit stages just those; others' changes are found by a git status.
     """
 
     name: ClassVar[str]
@@ -113,6 +115,7 @@ class Tool(abc.ABC):
     read_only: ClassVar[bool] = True
     idempotent: ClassVar[bool] = True
     mutates: ClassVar[bool] = False
+    reports_changes: ClassVar[bool] = False
 
     @classmethod
     def spec(cls) -> ToolSpec:

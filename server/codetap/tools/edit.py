@@ -53,6 +53,7 @@ class EditTool(Tool):
     read_only: ClassVar[bool] = False
     idempotent: ClassVar[bool] = False
     mutates: ClassVar[bool] = True
+    reports_changes: ClassVar[bool] = True
 
     async def run(self, args: JSON, ctx: ToolContext) -> ToolResult:
         path = resolve_in_workspace(ctx.workspace, args["path"])

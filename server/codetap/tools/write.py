@@ -38,6 +38,7 @@ class WriteTool(Tool):
     read_only: ClassVar[bool] = False
     idempotent: ClassVar[bool] = False
     mutates: ClassVar[bool] = True
+    reports_changes: ClassVar[bool] = True
 
     async def run(self, args: JSON, ctx: ToolContext) -> ToolResult:
         raw_path: str = args["path"]
