@@ -60,9 +60,19 @@ class RuntimeAPI(Protocol):
                          overlay: Mapping[Path, str] | None = None,
                          repo: Mapping[str, Any] | None = None, push: bool | None = None,
                          pull_request: Mapping[str, Any] | bool | None = None,
-                         branch: str | None = None) -> TaskRecord:
+                         branch: str | None = None,
+                         webhook: Mapping[str, Any] | None = None) -> TaskRecord:
         """Create and schedule a task on a snapshot of ``root``, or on the remote
-        repository ``repo={"url", "ref"?}`` (``root=None``)."""
+        repository ``repo={"url", "ref"?}`` (``root=None``); ``webhook``: its own
+        webhook ``{url, secret, interval_s?, events?}``."""
+        ...
+
+    async def webhook_deliveries(self, dead: bool = False, limit: int = 100) -> list[JSON]:
+        """Webhook messages newest first (no secrets); only dead-lettered with ``dead``."""
+        ...
+
+    async def redeliver_webhook(self, ref: str) -> JSON:
+        """Send webhook message ``ref`` (row id or webhook-id) again, same webhook-id."""
         ...
 
     async def cancel(self, task_id: int) -> TaskRecord:
@@ -125,6 +135,6 @@ class RuntimeAPI(Protocol):
 WORKER_CALLS: frozenset[str] = frozenset({
     "diff", "file_changes", "start_task", "cancel", "pause", "resume", "discard",
     "mark_applied", "rollback", "message", "answer", "set_clients", "set_suggestion_status",
-    "suggestion_statuses", "pending_questions", "gc",
+    "suggestion_statuses", "pending_questions", "gc", "webhook_deliveries", "redeliver_webhook",
 })
 

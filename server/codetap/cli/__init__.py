@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "config": "codetap.cli.config:config_group",
     "models": "codetap.cli.config:models",
     "serve": "codetap.cli.serve:serve",
+    "webhooks": "codetap.cli.webhooks:webhooks",
 }
 """Command name -> ``module:attribute`` of its click command."""
 

@@ -202,12 +202,22 @@ class RemoteRuntime:
                          overlay: Mapping[Path, str] | None = None,
                          repo: Mapping[str, Any] | None = None, push: bool | None = None,
                          pull_request: Mapping[str, Any] | bool | None = None,
-                         branch: str | None = None) -> TaskRecord:
+                         branch: str | None = None,
+                         webhook: Mapping[str, Any] | None = None) -> TaskRecord:
         pr = dict(pull_request) if isinstance(pull_request, Mapping) else pull_request
         return await self._task("start_task", intent, root, scope=scope, model=model,
                                 workflow=workflow, overlay=dict(overlay or {}),
                                 repo=dict(repo) if repo else None, push=push,
-                                pull_request=pr, branch=branch)
+                                pull_request=pr, branch=branch,
+                                webhook=dict(webhook) if webhook else None)
+
+    async def webhook_deliveries(self, dead: bool = False, limit: int = 100) -> list[JSON]:
+        result: list[JSON] = await self.call("webhook_deliveries", dead, limit)
+        return result
+
+    async def redeliver_webhook(self, ref: str) -> JSON:
+        result: JSON = await self.call("redeliver_webhook", ref)
+        return result
 
     async def cancel(self, task_id: int) -> TaskRecord:
         return await self._task("cancel", task_id)

@@ -40,6 +40,10 @@ from codetap.protocol.models import (
     TaskMessageParams,
     TaskRollbackParams,
     TaskStartParams,
+    WebhookDelivery,
+    WebhookRedeliverParams,
+    WebhooksListParams,
+    WebhooksListResult,
     dump,
 )
 from codetap.types import TaskState
@@ -51,18 +55,19 @@ Handler = Callable[[Session, Any], Awaitable[BaseModel]]
 
 async def task_start(s: Session, p: TaskStartParams) -> BaseModel:
     scope = dump(p.scope) if p.scope else None
+    hook = dump(p.webhook) if p.webhook else None
     if p.repo_url is not None:  # a remote repository (codetap.tasks.mirrors)
         pr = dump(p.pull_request) if p.pull_request else None
         task = await s.runtime.start_task(
             p.intent, None, scope=scope, model=p.model, workflow=p.workflow,
             repo={"url": p.repo_url, "ref": p.ref}, push=p.push, pull_request=pr,
-            branch=p.branch)
+            branch=p.branch, webhook=hook)
         return task_info(task)
     assert p.root_uri is not None  # TaskStartParams requires one of the two
     root = uri_to_path(p.root_uri)
     task = await s.runtime.start_task(
         p.intent, root, scope=scope, model=p.model, workflow=p.workflow, overlay=s.overlay(root),
-        branch=p.branch)
+        branch=p.branch, webhook=hook)
     return task_info(task)
 
 
@@ -145,6 +150,15 @@ async def task_event_data(s: Session, p: TaskEventDataParams) -> BaseModel:
     return TaskEventParams(id=p.id, seq=seq, kind=kind, data=data, step=step, ts=ts)
 
 
+async def webhooks_list(s: Session, p: WebhooksListParams) -> BaseModel:
+    rows = await s.runtime.webhook_deliveries(p.dead, p.limit)
+    return WebhooksListResult(deliveries=[WebhookDelivery.model_validate(r) for r in rows])
+
+
+async def webhooks_redeliver(s: Session, p: WebhookRedeliverParams) -> BaseModel:
+    return WebhookDelivery.model_validate(await s.runtime.redeliver_webhook(p.id))
+
+
 ROUTES: dict[str, tuple[type[BaseModel], Handler]] = {
     methods.TASK_START: (TaskStartParams, task_start),
     methods.TASK_LIST: (TaskListParams, task_list),
@@ -160,6 +174,8 @@ ROUTES: dict[str, tuple[type[BaseModel], Handler]] = {
     methods.ANSWER: (AnswerParams, answer),
     methods.TASK_EVENTS: (TaskEventsParams, task_events),
     methods.TASK_EVENT_DATA: (TaskEventDataParams, task_event_data),
+    methods.WEBHOOKS_LIST: (WebhooksListParams, webhooks_list),
+    methods.WEBHOOKS_REDELIVER: (WebhookRedeliverParams, webhooks_redeliver),
 }
 
 

@@ -22,6 +22,8 @@ GC = "codetap/gc"
 ANSWER = "codetap/answer"
 TASK_EVENTS = "codetap/task/events"
 TASK_EVENT_DATA = "codetap/task/eventData"
+WEBHOOKS_LIST = "codetap/webhooks/list"
+WEBHOOKS_REDELIVER = "codetap/webhooks/redeliver"
 
 # server -> client
 TASK_UPDATED = "codetap/task/updated"
@@ -44,6 +46,8 @@ REQUESTS: tuple[str, ...] = (
     ANSWER,
     TASK_EVENTS,
     TASK_EVENT_DATA,
+    WEBHOOKS_LIST,
+    WEBHOOKS_REDELIVER,
 )
 
 # Command-only operation (arguments = [{"id", "hunk_ids"?}] -> {"rejected": int}): used by

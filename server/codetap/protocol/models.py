@@ -91,6 +91,54 @@ class TaskInfo(_Wire):
     pull_request_url: str | None = None
 
 
+class WebhookParams(_Wire):
+    """A task's own webhook (codetap/task/start ``webhook``; codetap.webhooks): where, the
+    Standard Webhooks secret (``whsec_`` + base64; never shown again), the ``task.status``
+    period in seconds and the message types wanted (default all)."""
+
+    url: str = Field(min_length=1)
+    secret: str = Field(min_length=1)
+    interval_s: float | None = Field(default=None, gt=0)
+    events: list[str] | None = None
+
+
+class WebhooksListParams(_Wire):
+    """codetap/webhooks/list params: only dead-lettered messages with ``dead``."""
+
+    dead: bool = False
+    limit: int = Field(default=100, ge=1, le=10000)
+
+
+class WebhookDelivery(_Wire):
+    """One webhook message in the outbox (times in Unix seconds; ``state``: pending,
+    delivered or dead)."""
+
+    id: int
+    webhook_id: str
+    task_id: int
+    type: str
+    url: str
+    state: str
+    attempts: int
+    created: float
+    next_at: float
+    delivered_at: float | None = None
+    last_status: int | None = None
+    last_error: str | None = None
+
+
+class WebhooksListResult(_Wire):
+    """codetap/webhooks/list result, newest first."""
+
+    deliveries: list[WebhookDelivery]
+
+
+class WebhookRedeliverParams(_Wire):
+    """codetap/webhooks/redeliver params: the message's row id or webhook-id."""
+
+    id: str = Field(min_length=1)
+
+
 class PullRequestParams(_Wire):
     """Open a pull request when a remote task is ready: its ``title`` and ``draft`` flag."""
 
@@ -113,6 +161,7 @@ class TaskStartParams(_Wire):
     push: bool | None = None
     pull_request: PullRequestParams | None = None
     branch: str | None = None
+    webhook: WebhookParams | None = None
 
     @field_validator("root_uri")
     @classmethod

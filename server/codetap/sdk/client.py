@@ -25,7 +25,7 @@ from codetap.sdk.connection import Connection
 from codetap.sdk.errors import ConnectionLost, DaemonUnreachable
 
 if TYPE_CHECKING:
-    from codetap.protocol.models import GcResult, TaskApplyResult, TaskInfo
+    from codetap.protocol.models import GcResult, TaskApplyResult, TaskInfo, WebhookDelivery
     from codetap.sdk.models import Event, TaskResult
 
 RECONNECT_S = 30.0
@@ -152,7 +152,8 @@ class Client:
                     scope: dict[str, Any] | None = None, repo_url: str | None = None,
                     ref: str | None = None, push: bool | None = None,
                     pull_request: dict[str, Any] | bool | None = None,
-                    branch: str | None = None) -> TaskInfo:
+                    branch: str | None = None,
+                    webhook: dict[str, Any] | None = None) -> TaskInfo:
         """Start a task on the git repository at local path ``repo``, or on the remote
         repository ``repo_url`` (https, ssh, git or file URL) at ``ref`` (default: its
         default branch); its TaskInfo (queued). For a remote task ``push`` (default:
@@ -160,7 +161,9 @@ class Client:
         (True or ``{"title", "draft"}``) also opens a pull request; ``branch`` names the
         branch (default ``[git] branch_template``). ConfigError for an unknown model or
         workflow, WorkspaceError if ``repo`` is not a git repository or ``repo_url`` is not
-        usable (clone failures end the task ``failed``)."""
+        usable (clone failures end the task ``failed``). ``webhook``: the task's own
+        webhook ``{"url", "secret", "interval_s"?, "events"?}`` (Standard Webhooks
+        signed; ConfigError for a bad one)."""
         from codetap.protocol.models import TaskInfo
         params: dict[str, Any] = {"intent": intent}
         if repo is not None:
@@ -168,10 +171,25 @@ class Client:
         pr = {} if pull_request is True else (pull_request or None)
         for key, value in (("model", model), ("workflow", workflow), ("scope", scope),
                            ("repo_url", repo_url), ("ref", ref), ("push", push),
-                           ("pull_request", pr), ("branch", branch)):
+                           ("pull_request", pr), ("branch", branch), ("webhook", webhook)):
             if value is not None:
                 params[key] = value
         return TaskInfo.model_validate(await self.call("codetap/task/start", params))
+
+    async def webhooks(self, *, dead: bool = False, limit: int = 100
+                       ) -> builtins.list[WebhookDelivery]:
+        """Webhook messages in the outbox, newest first (only dead-lettered ones with
+        ``dead``)."""
+        from codetap.protocol.models import WebhooksListResult
+        raw = await self.call("codetap/webhooks/list", {"dead": dead, "limit": limit})
+        return WebhooksListResult.model_validate(raw).deliveries
+
+    async def redeliver_webhook(self, id: int | str) -> WebhookDelivery:
+        """Send webhook message ``id`` (row id or webhook-id) again with the same
+        webhook-id, from the start of the retry schedule."""
+        from codetap.protocol.models import WebhookDelivery
+        raw = await self.call("codetap/webhooks/redeliver", {"id": str(id)})
+        return WebhookDelivery.model_validate(raw)
 
     async def get(self, id: int | str) -> TaskInfo:
         """The task; TaskNotFound if there is none with this id."""

@@ -174,6 +174,7 @@
 ---@field push? boolean
 ---@field pull_request? codetap.PullRequestParams
 ---@field branch? string
+---@field webhook? codetap.WebhookParams
 
 ---Token usage and cost (USD) of a task so far.
 ---@class codetap.UsageInfo
@@ -186,6 +187,41 @@
 ---@field command string
 ---@field passed boolean
 ---@field summary string
+
+---One webhook message in the outbox (times in Unix seconds; `state`: pending, delivered or dead).
+---@class codetap.WebhookDelivery
+---@field id integer
+---@field webhook_id string
+---@field task_id integer
+---@field type string
+---@field url string
+---@field state string
+---@field attempts integer
+---@field created number
+---@field next_at number
+---@field delivered_at? number
+---@field last_status? integer
+---@field last_error? string
+
+---A task's own webhook (codetap/task/start `webhook`; codetap.webhooks): where, the Standard Webhooks secret (`whsec_` + base64; never shown again), the `task.status` period in seconds and the message types wanted (default all).
+---@class codetap.WebhookParams
+---@field url string min length 1
+---@field secret string min length 1
+---@field interval_s? number
+---@field events? string[]
+
+---codetap/webhooks/redeliver params: the message's row id or webhook-id.
+---@class codetap.WebhookRedeliverParams
+---@field id string min length 1
+
+---codetap/webhooks/list params: only dead-lettered messages with `dead`.
+---@class codetap.WebhooksListParams
+---@field dead? boolean default false
+---@field limit? integer >= 1, <= 10000, default 100
+
+---codetap/webhooks/list result, newest first.
+---@class codetap.WebhooksListResult
+---@field deliveries codetap.WebhookDelivery[]
 
 local M = {}
 
@@ -205,6 +241,8 @@ M.methods = {
   ANSWER = "codetap/answer",
   TASK_EVENTS = "codetap/task/events",
   TASK_EVENT_DATA = "codetap/task/eventData",
+  WEBHOOKS_LIST = "codetap/webhooks/list",
+  WEBHOOKS_REDELIVER = "codetap/webhooks/redeliver",
   TASK_UPDATED = "codetap/task/updated",
   TASK_EVENT = "codetap/task/event",
   SUGGESTIONS = "codetap/suggestions",
@@ -228,6 +266,8 @@ M.commands = {
   ["codetap/answer"] = "codetap.answer",
   ["codetap/task/events"] = "codetap.task.events",
   ["codetap/task/eventData"] = "codetap.task.eventData",
+  ["codetap/webhooks/list"] = "codetap.webhooks.list",
+  ["codetap/webhooks/redeliver"] = "codetap.webhooks.redeliver",
 }
 
 ---Task states, in lifecycle order.

@@ -15,6 +15,8 @@ export const GC = "codetap/gc" as const;
 export const ANSWER = "codetap/answer" as const;
 export const TASK_EVENTS = "codetap/task/events" as const;
 export const TASK_EVENT_DATA = "codetap/task/eventData" as const;
+export const WEBHOOKS_LIST = "codetap/webhooks/list" as const;
+export const WEBHOOKS_REDELIVER = "codetap/webhooks/redeliver" as const;
 export const TASK_UPDATED = "codetap/task/updated" as const;
 export const TASK_EVENT = "codetap/task/event" as const;
 export const SUGGESTIONS = "codetap/suggestions" as const;
@@ -252,6 +254,7 @@ export interface TaskStartParams {
   push?: boolean;
   pull_request?: PullRequestParams;
   branch?: string;
+  webhook?: WebhookParams;
 }
 
 /** Token usage and cost (USD) of a task so far. */
@@ -271,6 +274,51 @@ export interface VerificationInfo {
   summary: string;
 }
 
+/** One webhook message in the outbox (times in Unix seconds; `state`: pending, delivered or dead). */
+export interface WebhookDelivery {
+  id: number;
+  webhook_id: string;
+  task_id: number;
+  type: string;
+  url: string;
+  state: string;
+  attempts: number;
+  created: number;
+  next_at: number;
+  delivered_at?: number;
+  last_status?: number;
+  last_error?: string;
+}
+
+/** A task's own webhook (codetap/task/start `webhook`; codetap.webhooks): where, the Standard Webhooks secret (`whsec_` + base64; never shown again), the `task.status` period in seconds and the message types wanted (default all). */
+export interface WebhookParams {
+  /** min length 1 */
+  url: string;
+  /** min length 1 */
+  secret: string;
+  interval_s?: number;
+  events?: string[];
+}
+
+/** codetap/webhooks/redeliver params: the message's row id or webhook-id. */
+export interface WebhookRedeliverParams {
+  /** min length 1 */
+  id: string;
+}
+
+/** codetap/webhooks/list params: only dead-lettered messages with `dead`. */
+export interface WebhooksListParams {
+  /** default false */
+  dead?: boolean;
+  /** >= 1, <= 10000, default 100 */
+  limit?: number;
+}
+
+/** codetap/webhooks/list result, newest first. */
+export interface WebhooksListResult {
+  deliveries: WebhookDelivery[];
+}
+
 export interface ClientRequests {
   "codetap/task/start": { params: TaskStartParams; result: TaskInfo };
   "codetap/task/list": { params: TaskListParams; result: TaskListResult };
@@ -286,6 +334,8 @@ export interface ClientRequests {
   "codetap/answer": { params: AnswerParams; result: TaskInfo };
   "codetap/task/events": { params: TaskEventsParams; result: TaskEventsResult };
   "codetap/task/eventData": { params: TaskEventDataParams; result: TaskEventParams };
+  "codetap/webhooks/list": { params: WebhooksListParams; result: WebhooksListResult };
+  "codetap/webhooks/redeliver": { params: WebhookRedeliverParams; result: WebhookDelivery };
 }
 
 export interface ServerRequests {
