@@ -11,17 +11,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from rich.console import Console
-from rich.markup import escape
 
+from codetap.cli.output import error
 from codetap.config import Config
 from codetap.errors import CodetapError
 from codetap.store import Store, TaskRow
 from codetap.types import JSON, TaskState
 
 T = TypeVar("T")
-console = Console(highlight=False, markup=False)
-err_console = Console(stderr=True, highlight=False, markup=False)
 
 EXIT_READY, EXIT_FAILED, EXIT_ERROR, EXIT_CANCELLED, EXIT_UNFINISHED = 0, 1, 2, 3, 4
 
@@ -43,7 +40,7 @@ def run_async(fn: Callable[[], Awaitable[T]]) -> T:
     try:
         return asyncio.run(fn())  # type: ignore[arg-type]
     except CodetapError as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, soft_wrap=True)
+        error(str(exc))
         sys.exit(EXIT_ERROR)
 
 
@@ -52,7 +49,7 @@ def load_config(repo: Path | None = None) -> Config:
     try:
         return Config.load(repo)
     except CodetapError as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, soft_wrap=True)
+        error(str(exc))
         sys.exit(EXIT_ERROR)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from codetap.cli.common import console, echo_json, load_config
+from codetap.cli.common import echo_json, load_config
 from codetap.config import Config, read_toml
 from codetap.trust import TrustStore
 
@@ -170,17 +170,17 @@ def show(repo: Path | None, as_json: bool) -> None:
                    "values": [dataclasses.asdict(e) for e in entries],
                    "warnings": list(config.warnings)})
         return
-    console.print(f"# user file: {config.user_config_path}"
-                  f"{'' if config.user_config_path.exists() else ' (absent)'}")
+    click.echo(f"# user file: {config.user_config_path}"
+               f"{'' if config.user_config_path.exists() else ' (absent)'}")
     if root is not None:
         state = "trusted" if TrustStore(config.config_dir).is_trusted(root) else "not trusted"
-        console.print(f"# project: {root} ({state})")
+        click.echo(f"# project: {root} ({state})")
     width = max((len(e.key) for e in entries), default=0)
     for e in entries:
         where = e.source if e.file is None else f"{e.source}: {e.file}"
-        console.print(f"{e.key.ljust(width)} = {_show(e.value)}  # {where}", soft_wrap=True)
+        click.echo(f"{e.key.ljust(width)} = {_show(e.value)}  # {where}")
     for warning in config.warnings:
-        console.print(f"warning: {warning}", soft_wrap=True)
+        click.echo(f"warning: {warning}")
 
 
 @click.command()
@@ -203,16 +203,15 @@ def models(repo: Path | None, as_json: bool) -> None:
         echo_json(rows)
         return
     if not rows:
-        console.print(f"no models configured; add a [models.NAME] table to "
-                      f"{config.user_config_path} (`codetap run` prints an example)")
+        click.echo(f"no models configured; add a [models.NAME] table to "
+                   f"{config.user_config_path} (`codetap run` prints an example)")
         return
     for row in rows:
         key = row["api_key_env"]
         key_text = f"{key} {'set' if row['api_key_set'] else 'NOT set'}" if key else "no key"
-        console.print(f"{row['name']}{' (default)' if row['default'] else ''}: "
-                      f"{row['provider']} {row['model'] or '-'} {row['base_url'] or '-'}; "
-                      f"{key_text}; defined in {', '.join(row['defined_in']) or '-'}",
-                      soft_wrap=True)
+        click.echo(f"{row['name']}{' (default)' if row['default'] else ''}: "
+                   f"{row['provider']} {row['model'] or '-'} {row['base_url'] or '-'}; "
+                   f"{key_text}; defined in {', '.join(row['defined_in']) or '-'}")
 
 
 def _load(root: Path | None) -> tuple[Config, list[Entry]]:

@@ -23,9 +23,8 @@ from importlib import resources
 from pathlib import Path
 
 import click
-from rich.markup import escape
 
-from codetap.cli.common import console, duration_s, exit_code, run_async
+from codetap.cli.common import duration_s, exit_code, run_async
 from codetap.cli.progress import _Progress
 from codetap.config import Config
 from codetap.models.base import ModelConfig
@@ -65,23 +64,29 @@ def demo_env(workdir: Path) -> dict[str, str]:
     return env
 
 
+def _num(n: int) -> str:
+    """The demo's step number ``n.``, bold on a terminal."""
+    return click.style(f"{n}.", bold=True)
+
+
 async def run_demo(workdir: Path) -> tuple[TaskRecord, str]:
     """Run the demo task in ``workdir`` with a config whose data, config and runtime
     directories are under ``workdir`` (:func:`demo_env`); the finished task and its diff."""
     repo = make_sample_repo(workdir)
-    console.print(f"[bold]1.[/] sample project copied to {repo}", markup=True)
+    click.echo(f"{_num(1)} sample project copied to {repo}")
     failing = await asyncio.to_thread(
         subprocess.run, TEST_COMMAND, cwd=repo, capture_output=True, text=True, check=False)
-    console.print(f"   its tests: [red]{escape(failing.stderr.strip().splitlines()[-1])}[/]", markup=True)
+    last = failing.stderr.strip().splitlines()[-1]
+    click.echo(f"   its tests: {click.style(last, fg='red')}")
     config = Config.load(env=demo_env(workdir))
     replay = ModelConfig(name="demo-replay", provider="replay", path=str(session_path()),
                          input_price_per_mtok=3.0, output_price_per_mtok=15.0)
     config = dataclasses.replace(config, models={**config.models, "demo-replay": replay})
     runtime = await Runtime.open(config, recover=False)
     try:
-        progress = _Progress(None, quiet=False)
+        progress = _Progress()
         runtime.subscribe(progress)
-        console.print(f"[bold]2.[/] task: {DEMO_INTENT}", markup=True)
+        click.echo(f"{_num(2)} task: {DEMO_INTENT}")
         task = await runtime.start_task(DEMO_INTENT, repo, model="demo-replay")
         progress.task_id = task.id
         task = await runtime.wait(task.id)
@@ -99,28 +104,29 @@ def demo(keep: bool) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="codetap-demo-"))
     try:
         task, diff = run_async(lambda: run_demo(workdir))
-        console.print(f"[bold]3.[/] task {task.id} is [bold]{task.state.value}[/] after "
-                      f"{task.steps} steps ({task.usage.input_tokens}+{task.usage.output_tokens} "
-                      f"tokens, ${task.usage.cost_usd:.4f}, {duration_s(task):.1f} s)", markup=True)
+        click.echo(f"{_num(3)} task {task.id} is {click.style(task.state.value, bold=True)} "
+                   f"after {task.steps} steps ({task.usage.input_tokens}+"
+                   f"{task.usage.output_tokens} tokens, ${task.usage.cost_usd:.4f}, "
+                   f"{duration_s(task):.1f} s)")
         if task.error:
-            console.print(f"   reason: {task.error}")
-        console.print(f"   summary: {task.summary}")
-        console.print("[bold]4.[/] the change (codetap diff):", markup=True)
+            click.echo(f"   reason: {task.error}")
+        click.echo(f"   summary: {task.summary}")
+        click.echo(f"{_num(4)} the change (codetap diff):")
         click.echo(diff)
         assert task.worktree is not None
         result = subprocess.run(TEST_COMMAND, cwd=task.worktree, capture_output=True, text=True,
                                 check=False)
-        console.print(f"[bold]5.[/] the project's tests in the task worktree {task.worktree}:",
-                      markup=True)
+        click.echo(f"{_num(5)} the project's tests in the task worktree {task.worktree}:")
         click.echo(result.stderr.rstrip())
         code = exit_code(task.state) or (1 if result.returncode else 0)
-        console.print("[green]demo passed[/]" if code == 0 else "[red]demo failed[/]", markup=True)
+        click.secho("demo passed" if code == 0 else "demo failed",
+                    fg="green" if code == 0 else "red")
         if keep:
             data = workdir / "xdg" / "data"
-            console.print(f"kept in {workdir}; inspect it: XDG_DATA_HOME={data} codetap show "
-                          f"{task.id} (or log, diff)", soft_wrap=True)
+            click.echo(f"kept in {workdir}; inspect it: XDG_DATA_HOME={data} codetap show "
+                       f"{task.id} (or log, diff)")
         else:
-            console.print("removed the demo's temporary directory (--keep keeps it)")
+            click.echo("removed the demo's temporary directory (--keep keeps it)")
     finally:
         if not keep:
             shutil.rmtree(workdir, ignore_errors=True)

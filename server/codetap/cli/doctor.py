@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from codetap.cli.config import current_repo
+from codetap.cli.output import aligned
 from codetap.config import Config
 from codetap.errors import ConfigError
 from codetap.pool.specs import ServerSpec, default_specs
@@ -107,13 +106,14 @@ def doctor(strict: bool) -> None:
     """Show which language servers and tools codetap can use (and how to install the rest),
     whether the config loads and whether the bubblewrap sandbox works here."""
     checks = run_checks()
-    table = Table(title="codetap doctor")
-    for column in ("name", "kind", "status", "version", "path / how to install"):
-        table.add_column(column, overflow="fold")
-    for c in checks:
-        status = "[green]found[/green]" if c.path else "[red]missing[/red]"
-        table.add_row(c.name, c.kind, status, c.version, c.path or c.hint)
-    Console().print(table)
+    click.echo("codetap doctor")
+    rows = [["name", "kind", "status", "version", "path / how to install"],
+            *([c.name, c.kind, "found" if c.path else "missing", c.version or "-",
+               c.path or c.hint] for c in checks)]
+    for i, cells in enumerate(aligned(rows)):
+        if i:
+            cells[2] = click.style(cells[2], fg="green" if checks[i - 1].path else "red")
+        click.echo("  ".join(cells))
     missing = [c for c in checks if c.path is None]
     for c in missing:
         click.echo(f"to install {c.name}: {c.hint}")

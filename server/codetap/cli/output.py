@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
@@ -56,6 +56,15 @@ def note(text: str) -> None:
 def error(text: str) -> None:
     """An ``error:`` line on stderr."""
     note(f"error: {text}")
+
+
+def aligned(rows: Sequence[Sequence[str]]) -> list[list[str]]:
+    """``rows`` of cells with each cell but the last of a row padded (``str.ljust``) to the
+    widest cell of its column, so that cells joined by the same separator line up."""
+    widths = [max(len(row[i]) for row in rows if i < len(row))
+              for i in range(max((len(row) for row in rows), default=0))]
+    return [[cell if i == len(row) - 1 else cell.ljust(widths[i]) for i, cell in enumerate(row)]
+            for row in rows]
 
 
 def with_client(fn: Callable[[Client], Awaitable[int]], *, start_daemon: bool = True

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from codetap.cli.common import EXIT_ERROR, console, err_console, load_config
+from codetap.cli.common import EXIT_ERROR, load_config
+from codetap.cli.output import error
 from codetap.errors import CodetapError
 from codetap.project import untrusted_overlay
 from codetap.trust import TrustStore, project_files
@@ -27,13 +28,13 @@ def trust(path: Path | None, list_: bool, revoke: bool) -> None:
         if list_:
             for record in store.records().values():
                 state = "trusted" if record.current() else "changed since trusted"
-                console.print(f"{record.root}  {state}  {record.trusted_at}")
+                click.echo(f"{record.root}  {state}  {record.trusted_at}")
             return
         root = (path or Path.cwd()).resolve()
         if revoke:
             if not store.revoke(root):
                 _fail(f"{root} is not trusted")
-            console.print(f"{root}: no longer trusted")
+            click.echo(f"{root}: no longer trusted")
             return
         if not project_files(root):
             _fail(f"nothing to trust: {root} has no .codetap/config.toml or .codetap/roles/")
@@ -41,9 +42,9 @@ def trust(path: Path | None, list_: bool, revoke: bool) -> None:
         record = store.trust(root)
     except CodetapError as exc:
         _fail(str(exc))
-    console.print(f"{record.root}: trusted (sha256 {record.sha256[:12]})")
+    click.echo(f"{record.root}: trusted (sha256 {record.sha256[:12]})")
     if unlocked:
-        console.print("now honoured: " + ", ".join(unlocked))
+        click.echo("now honoured: " + ", ".join(unlocked))
 
 
 def _unlocked(root: Path) -> list[str]:
@@ -61,5 +62,5 @@ def _unlocked(root: Path) -> list[str]:
 
 
 def _fail(message: str) -> None:
-    err_console.print(f"error: {message}", soft_wrap=True)
+    error(message)
     sys.exit(EXIT_ERROR)
