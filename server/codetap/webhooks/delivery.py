@@ -49,11 +49,12 @@ def retry_after(value: str | None, now: float) -> float | None:
 class Deliverer:
     """Sends the outbox of ``store``. :meth:`start` / :meth:`close` on the runtime's loop;
     :meth:`wake` after writing rows that are due now. ``settings()`` is read at each
-    attempt (the user's config may be reloaded); ``on_result(type, ok, dead)`` is told
-    each attempt's outcome (metrics)."""
+    attempt (the user's config may be reloaded); ``on_result(outcome, latency_s)``
+    is told each attempt's outcome (delivered, failed or dead; enqueue-to-delivered seconds
+    when delivered) for the metrics."""
 
     def __init__(self, store: Store, settings: Callable[[], Delivery],
-                 on_result: Callable[[str, bool, bool], None] | None = None) -> None:
+                 on_result: Callable[[str, float | None], None] | None = None) -> None:
         self.store = store
         self.settings = settings
         self.on_result = on_result
@@ -127,8 +128,9 @@ class Deliverer:
                 timeout=httpx.Timeout(settings.timeout_s))
             status = resp.status_code
             if 200 <= status < 300:
-                ob.delivered(self.store, row.id, status, time.time())
-                self._report(row.type, True, False)
+                now = time.time()
+                ob.delivered(self.store, row.id, status, now)
+                self._report("delivered", now - row.created)
                 return
             error = f"HTTP {status}"
             wait = retry_after(resp.headers.get("retry-after"), time.time())
@@ -146,15 +148,15 @@ class Deliverer:
             ob.failed(self.store, row.id, status, error, None)
             log.warning("webhook %s (%s, task %s) dead after %d attempts: %s",
                         row.msg_id, row.type, row.task_id, attempt, error)
-            self._report(row.type, False, True)
+            self._report("dead", None)
             return
         delay = max(schedule[attempt], wait or 0.0)
         ob.failed(self.store, row.id, status, error, time.time() + delay)
-        self._report(row.type, False, False)
+        self._report("failed", None)
 
-    def _report(self, kind: str, ok: bool, dead: bool) -> None:
+    def _report(self, outcome: str, latency_s: float | None) -> None:
         if self.on_result is not None:
             try:
-                self.on_result(kind, ok, dead)
+                self.on_result(outcome, latency_s)
             except Exception:
                 log.exception("webhook metrics callback failed")

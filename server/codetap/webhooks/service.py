@@ -159,12 +159,9 @@ class Webhooks:
         return found.public()
 
 
-def _count(kind: str, ok: bool, dead: bool) -> None:
-    """Webhook counters of :mod:`codetap.metrics` when that module exists."""
-    try:
-        from codetap import metrics  # type: ignore[attr-defined, unused-ignore]
-    except ImportError:
-        return
-    hook = getattr(metrics, "webhook_delivery", None)
-    if callable(hook):
-        hook(kind, ok, dead)
+def _count(outcome: str, latency_s: float | None) -> None:
+    """:mod:`codetap.metrics`: ``WEBHOOK_DELIVERIES{outcome}`` and ``WEBHOOK_LATENCY``."""
+    from codetap import metrics
+    metrics.WEBHOOK_DELIVERIES.labels(outcome=outcome).inc()
+    if latency_s is not None:
+        metrics.WEBHOOK_LATENCY.observe(latency_s)
