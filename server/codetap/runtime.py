@@ -486,7 +486,10 @@ class Runtime:
         trust rules (read at each start: a project file edited since is seen).
         ConfigError for an invalid project file."""
         self._reload_config()
-        project = self.config.for_project(task.root)
+        # A remote task's repository is codetap's bare mirror: its project config (always
+        # untrusted: a trust record names a local checkout) comes from the worktree.
+        project = self.config.for_project(task.worktree if task.repo_url and task.worktree
+                                          else task.root)
         if project.sandbox.mode != "off" and not sandbox_probe().works:
             # No silent fallback: the task's journal says bash ran unsandboxed (or refused).
             project = dataclasses.replace(project,
@@ -512,17 +515,28 @@ class Runtime:
 
     async def _run(self, task: TaskRow) -> TaskRow:
         try:
-            deps = self._deps(task)
+            deps = None if task.repo_url else self._deps(task)
             task = await self._transition(task.id, TaskState.RUNNING)
             if task.repo_url:
                 task = await prepare_remote_task(self.config.git, self.config.data_dir,
                                                  self.config.worktrees_dir, self.store, task)
+                deps = self._deps(task)  # its project config is in the fresh worktree
+            assert deps is not None
             outcome = await run_task(deps, task)
-            task = await self._transition(task.id, outcome.state, **outcome.fields)
+            fields = dict(outcome.fields)
             if task.repo_url:
-                task = await remote_push.publish(self.config.git, self.store, task,
-                                                 self._notify, self._publish)
-            return task
+                # Pushed (and the pull request opened) before the end state is written, so
+                # whoever sees "ready" (clients, the task.ready webhook) sees the outcome.
+                known = {f.name for f in dataclasses.fields(TaskRow)}
+                ended = dataclasses.replace(task, state=outcome.state,
+                                            **{k: v for k, v in fields.items() if k in known})
+                published = await remote_push.publish(self.config.git, self.store, ended,
+                                                      self._notify, self._publish)
+                if published.pull_request_url:
+                    fields["pull_request_url"] = published.pull_request_url
+                if published.error and "error" not in fields:
+                    fields["error"] = published.error
+            return await self._transition(task.id, outcome.state, **fields)
         except asyncio.CancelledError:
             target = self._stop_as.pop(task.id, TaskState.INTERRUPTED)
             return await self._transition(task.id, target)

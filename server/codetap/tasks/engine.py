@@ -207,7 +207,8 @@ async def _run_task(deps: TaskDeps, task: TaskRow) -> Outcome:
     # The repo map is only needed for the next model call: build it while an interrupted
     # step is completed, so a resumed task makes progress at once.
     repo_map = asyncio.ensure_future(
-        deps.repo_map(task.root, task.intent) if deps.repo_map else _empty())
+        deps.repo_map(task.worktree if task.repo_url else task.root, task.intent)
+        if deps.repo_map else _empty())
     agent = Agent(deps.role, deps.provider, tools, ctx, journal, state, "")
     if task.base_commit:
         agent.context.changes = journal.changed_paths

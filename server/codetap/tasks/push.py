@@ -1,7 +1,9 @@
 """Pushing a remote task's branch when it ends, and opening its pull request.
 
-Runs in the runtime (outside the tool sandbox, as codetap) after the task's transition to
-``ready`` (or ``failed`` with ``[git] push_on_failure``). A push is never forced: when the
+Runs in the runtime (outside the tool sandbox, as codetap) when a run has ended ``ready``
+(or ``failed`` with ``[git] push_on_failure``), before that end state is written: a client
+that sees ``ready`` sees the push's outcome and the pull request's URL with it, and so
+does the ``task.ready`` webhook. A push is never forced: when the
 remote branch moved (non-fast-forward, or "fetch first") the push is rejected, which is
 journaled as a ``push`` entry ``{ok: false, rejected: true, reason}`` and put in the task's
 ``error`` (the task stays ``ready``; its commits stay on the mirror's branch). Push and pull
@@ -74,7 +76,8 @@ async def push_branch(settings: GitSettings, remote: RemoteURL, mirror: Path, br
 
 
 def wants_push(settings: GitSettings, task: TaskRow) -> bool:
-    """Whether ``task`` (a remote task that just ended) is to be pushed now."""
+    """Whether ``task`` (a remote task whose run just ended in ``task.state``) is to be
+    pushed now."""
     if not task.repo_url or not task.base_commit:
         return False
     opts = task.remote or {}
@@ -88,8 +91,10 @@ def wants_push(settings: GitSettings, task: TaskRow) -> bool:
 async def publish(settings: GitSettings, store: Store, task: TaskRow, notify: Notify,
                   updated: Updated) -> TaskRow:
     """Push ``task``'s branch and, when asked and the push succeeded on a ready task, open
-    its pull request; the task row as it is afterwards. Never raises for git or host
-    failures: they are journaled and put in the task's ``error``."""
+    its pull request. ``task`` is the row with the run's end state and fields applied but
+    not yet written (see the module docstring); the row returned carries the outcome
+    (``error``, ``pull_request_url``), also written to the store. Never raises for git or
+    host failures: they are journaled and put in the task's ``error``."""
     if not wants_push(settings, task):
         return task
     assert task.repo_url is not None
@@ -125,7 +130,7 @@ async def _open_pull_request(settings: GitSettings, store: Store, task: TaskRow,
     try:
         if not base:
             raise PullRequestError("the task's base is not a branch: no pull request target")
-        body = (await report.build(store, task.id)).to_markdown()
+        body = (await report.build(store, task.id, task=task)).to_markdown()
         pr = PullRequest(head=task.branch, base=str(base), title=title, body=body,
                          draft=bool(o.get("draft", False)))
         url = await open_pull_request(settings.host(remote), remote, settings.token(remote), pr)

@@ -127,10 +127,12 @@ class Report:
         return out + [""]
 
 
-async def build(store: Store, task_id: int) -> Report:
+async def build(store: Store, task_id: int, *, task: TaskRow | None = None) -> Report:
     """The report of task ``task_id``. TaskNotFound if there is none; git failures (say,
-    the repository was moved) leave ``files`` empty with ``files_note`` saying why."""
-    task = await store.get_task(task_id)
+    the repository was moved) leave ``files`` empty with ``files_note`` saying why.
+    ``task``: the row to report instead of the stored one (a run that has ended but whose
+    end state is not written yet, e.g. while its branch is pushed)."""
+    task = task or await store.get_task(task_id)
     events = await store.events(task_id)
     report = Report(task)
     report.files, report.files_note = await _files(task)
