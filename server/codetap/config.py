@@ -125,6 +125,7 @@ class Config:
     config_dir: Path
     runtime_dir: Path
     db_path: Path
+    store_synchronous: str = "normal"
     models: dict[str, ModelConfig] = field(default_factory=dict)
     default_model: str | None = None
     limits: Limits = Limits()
@@ -251,6 +252,7 @@ class Config:
             config_dir=config_dir,
             runtime_dir=runtime_dir,
             db_path=Path(store).expanduser() if store else data_dir / "codetap.db",
+            store_synchronous=parsed.store.synchronous,
             models=models,
             default_model=parsed.default_model,
             limits=Limits(**parsed.limits.model_dump()),

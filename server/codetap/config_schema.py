@@ -93,9 +93,13 @@ class ToolsTable(_Table):
 
 
 class StoreTable(_Table):
-    """``[store]``: where the database lives (default ``<data_dir>/codetap.db``)."""
+    """``[store]``: where the database lives (default ``<data_dir>/codetap.db``) and how
+    each commit reaches the disk: ``synchronous = "normal"`` (default; WAL without an fsync
+    per commit: a crash or ``kill -9`` loses nothing committed, a power loss or OS crash
+    can drop the newest steps) or ``"full"`` (an fsync per commit: those survive too)."""
 
     path: Name | None = None
+    synchronous: Literal["normal", "full"] = "normal"
 
 
 class VerifyTable(_Table):

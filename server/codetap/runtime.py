@@ -143,7 +143,7 @@ class Runtime:
         redact.register_env(m.api_key_env for m in config.models.values() if m.api_key_env)
         lock = _take_owner_lock(config) if take_lock else None
         try:
-            rt = cls(config, await Store.open(config.db_path))
+            rt = cls(config, await Store.open(config.db_path, config.store_synchronous))
         except BaseException:
             if lock is not None:
                 lock.close()

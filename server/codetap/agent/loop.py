@@ -52,8 +52,12 @@ MAX_CONTINUES = 3
 class Journal(Protocol):
     """Where the agent writes its steps (implemented by the task engine)."""
 
-    async def record(self, step: int, entries: list[tuple[str, JSON]]) -> None:
-        """Append journal entries in one transaction."""
+    async def record(self, step: int, entries: list[tuple[str, JSON]],
+                     durable: bool = True) -> None:
+        """Append journal entries in one transaction. ``durable=False`` entries may be held
+        back and written with the next durable record or the checkpoint, in the same
+        transaction (so a step of read-only calls is one transaction); a crash before
+        then loses them, and the step is asked for again."""
 
     async def checkpoint(self, state: AgentState, mutated: bool,
                          changed: frozenset[str] | None = None) -> None:
@@ -202,7 +206,11 @@ class Agent:
         intents = [resume.intent(c, self.tools.get(c.name), self.ctx) for c in msg.tool_calls]
         self.state.intents = {i["call_id"]: i for i in intents}
         entries += [("tool_intent", i) for i in intents]
-        await self.journal.record(self.state.step, entries)
+        # Write-ahead only for calls with effects outside the journal (ARCHITECTURE.md
+        # "Durability"): a step of read-only calls is written with its checkpoint.
+        ahead = any(not t.read_only and t.name not in _JOURNAL_ONLY
+                    for t in (self.tools.get(c.name) for c in msg.tool_calls) if t is not None)
+        await self.journal.record(self.state.step, entries, durable=ahead)
         self.state.pending = list(msg.tool_calls)
 
     def nudge(self, reply: Reply) -> str | None:
@@ -271,7 +279,7 @@ class Agent:
                 self.state.messages.append(Message("user", nudge))
                 batch.append(("user", {"content": nudge}))
             if batch:
-                await self.journal.record(self.state.step, batch)
+                await self.journal.record(self.state.step, batch, durable=False)
         finally:
             for task in running.values():
                 task.cancel()
@@ -332,6 +340,9 @@ class Reply:
     stop_reason: str
     truncated_calls: tuple[str, ...] = ()
 
+
+_JOURNAL_ONLY = frozenset({"todo", "finish"})
+"""Tools that are not read-only but whose only effects are journal entries."""
 
 _NO_TOOL_NUDGE = (
     "You answered without calling a tool. Continue the task with tool calls, or call "

@@ -7,7 +7,8 @@ tens of microseconds, less than handing the work to another thread and back (whi
 many rows (task lists, a task's journal) go through a second, aiosqlite connection and do
 not block the loop. SQLite runs in
 WAL mode with ``synchronous=NORMAL``: a commit survives ``kill -9`` of the process (it is in
-the WAL file); only a power loss can drop the newest commits.
+the WAL file); only a power loss can drop the newest commits. ``[store] synchronous =
+"full"`` adds an fsync of the WAL per commit, so those survive too.
 
 Checkpoints hold small agent state (step, usage, plan, read state, message count) plus the
 worktree commit; the conversation itself is rebuilt from the journal, so nothing is saved
@@ -146,8 +147,12 @@ class Store:
         self._next_seq: dict[int, int] = {}
 
     @classmethod
-    async def open(cls, path: Path) -> Store:
+    async def open(cls, path: Path, synchronous: str = "normal") -> Store:
         """Open (creating if needed) and migrate the database at ``path``.
+
+        ``synchronous``: SQLite's ``PRAGMA synchronous`` in WAL mode, ``"normal"`` (a
+        commit survives a crash of the process, a power loss can drop the newest ones) or
+        ``"full"`` (an fsync of the WAL per commit). ``[store] synchronous`` in the config.
 
         File modes (ARCHITECTURE.md "Trust and safety"): the database and its ``-wal`` /
         ``-shm`` are 0600 and directories created for it 0700, whatever the umask; an
@@ -164,7 +169,7 @@ class Store:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open database {path}: {exc}") from None
         try:
-            _setup(writer, path)
+            _setup(writer, path, synchronous)
             conn = await aiosqlite.connect(path, isolation_level=None, timeout=2.0)
         except sqlite3.OperationalError as exc:
             writer.close()
@@ -210,9 +215,20 @@ class Store:
         """One transaction around the writes made inside (a task's row update, its journal
         entry and its webhook outbox rows): committed together at the end, rolled back
         together on an exception. Only for synchronous stretches of store calls (these
-        methods never yield to the event loop), so no other coroutine's write joins it."""
-        with _transaction(self._w):
-            yield
+        methods never yield to the event loop), so no other coroutine's write joins it.
+        On a failure, sequence numbers reserved inside are released; a full disk raises
+        StoreError (the previous checkpoint is intact)."""
+        try:
+            with _transaction(self._w):
+                yield
+        except BaseException as exc:
+            self._next_seq.clear()
+            if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc):
+                raise StoreError(
+                    f"disk full while writing to {self.path}; nothing of this step was "
+                    "saved and the previous checkpoint is intact. Free some space, then "
+                    "resume the task.") from None
+            raise
 
     # -- tasks -----------------------------------------------------------------
 
@@ -403,10 +419,12 @@ def _transaction(conn: sqlite3.Connection, begin: str = "BEGIN") -> Iterator[Non
         raise
 
 
-def _setup(conn: sqlite3.Connection, path: Path) -> None:
+def _setup(conn: sqlite3.Connection, path: Path, synchronous: str = "normal") -> None:
     """WAL mode and migrations; StoreError for a database from a newer codetap."""
+    if synchronous not in ("normal", "full"):
+        raise StoreError(f"[store] synchronous must be \"normal\" or \"full\", not {synchronous!r}")
     conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
     conn.execute("PRAGMA foreign_keys=ON")
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version > SCHEMA_VERSION:

@@ -22,7 +22,7 @@ from codetap.agent.state import AgentState, rebuild
 from codetap.errors import ConfigError, LimitsExceeded, ModelError, Submitted, WorkspaceError
 from codetap.models.base import ModelProvider
 from codetap.policy import CommandPolicy
-from codetap.store import Store, TaskRow
+from codetap.store import Event, Store, TaskRow
 from codetap.store.faults import fault_point
 from codetap.tasks import finish, git
 from codetap.tasks.stage import Checkpointer
@@ -47,12 +47,28 @@ class TaskJournal:
         self.notify = notify
         self.updated = updated
         self.commits = Checkpointer(worktree)
+        self.held: list[tuple[int, list[tuple[str, JSON]]]] = []
 
     async def before_command(self) -> None:
         await self.commits.sync_index()
 
-    async def record(self, step: int, entries: list[tuple[str, JSON]]) -> None:
-        for ev in await self.store.append(self.task.id, step, entries):
+    async def record(self, step: int, entries: list[tuple[str, JSON]],
+                     durable: bool = True) -> None:
+        self.held.append((step, entries))
+        if durable:
+            self._tell(await self._write_held())
+
+    async def _write_held(self) -> list[Event]:
+        """Append the held entries; the caller wraps it in a transaction as it needs."""
+        held, self.held = self.held, []
+        events: list[Event] = []
+        with self.store.atomic():
+            for step, entries in held:
+                events += await self.store.append(self.task.id, step, entries)
+        return events
+
+    def _tell(self, events: list[Event]) -> None:
+        for ev in events:
             self.notify(ev.task_id, ev.seq, ev.kind, ev.data)
 
     async def changed_paths(self) -> list[str]:
@@ -75,10 +91,15 @@ class TaskJournal:
             fault_point("after_commit")
         if commit is None:
             commit = self.task.tip_commit or self.task.base_commit
-        await self.store.append(self.task.id, state.step, [], (commit, state.checkpoint_state()))
+        # The step's held entries, its checkpoint and the task row: one transaction.
+        with self.store.atomic():
+            events = await self._write_held()
+            await self.store.append(self.task.id, state.step, [],
+                                    (commit, state.checkpoint_state()))
+            self.task = await self.store.update_task(
+                self.task.id, steps=state.step, usage=state.usage, tip_commit=commit)
+        self._tell(events)
         fault_point("after_checkpoint")
-        self.task = await self.store.update_task(
-            self.task.id, steps=state.step, usage=state.usage, tip_commit=commit)
         await self.updated(self.task)
 
 

@@ -135,15 +135,35 @@ def _stage(repo: pygit2.Repository, tree: _TreeEdit, worktree: Path, rel: str) -
         return False
     if not tree.tracked(rel) and repo.path_is_ignored(rel):
         return False
+    mode = pygit2.GIT_FILEMODE_BLOB_EXECUTABLE if st.st_mode & 0o100 else pygit2.GIT_FILEMODE_BLOB
     if stat.S_ISLNK(st.st_mode):
         blob = repo.create_blob(os.fsencode(os.readlink(worktree / rel)))
         mode = pygit2.GIT_FILEMODE_LINK
-    else:
+    elif _may_filter(repo, worktree, parts):
         blob = repo.create_blob_fromworkdir(rel)
-        mode = (pygit2.GIT_FILEMODE_BLOB_EXECUTABLE if st.st_mode & 0o100
-                else pygit2.GIT_FILEMODE_BLOB)
+    else:
+        blob = repo.create_blob((worktree / rel).read_bytes())
     tree.set(parts, (blob, mode))
     return True
+
+
+def _may_filter(repo: pygit2.Repository, worktree: Path, parts: list[str]) -> bool:
+    """Whether git could convert the file when staging it (``core.autocrlf``, or an
+    attributes file that may set ``text``/``eol``/``ident``/``filter``). libgit2 then
+    stages it (and reads the whole index to look for attributes); otherwise the bytes are
+    the blob, which keeps the cost independent of the repository's size."""
+    config = repo.config
+    if "core.attributesFile" in config or "core.autocrlf" in config and str(
+            config["core.autocrlf"]).lower() not in ("false", "no", "off", "0"):
+        return True
+    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
+    dirs = [worktree.joinpath(*parts[:i]) for i in range(len(parts))]
+    candidates = [d / ".gitattributes" for d in dirs]
+    git_dir = Path(repo.path)
+    common = git_dir / (git_dir / "commondir").read_text().strip() if (
+        git_dir / "commondir").exists() else git_dir
+    candidates += [common / "info" / "attributes", Path(xdg) / "git" / "attributes"]
+    return any(c.exists() for c in candidates)
 
 
 class _TreeEdit:

@@ -96,3 +96,16 @@ async def test_edit_then_scan_leaves_a_clean_status(tmp_path: Path) -> None:
     second = await cp.commit("step 2", None)
     assert changed_in(wt, first) == ["a.py"] and changed_in(wt, second) == ["b.py"]
     assert git(wt, "status", "--porcelain") == ""
+
+
+async def test_attributes_still_convert_what_is_staged(tmp_path: Path) -> None:
+    """Raw bytes are staged only where no attributes file or autocrlf could convert them;
+    with ``text`` set, a CRLF file is stored with LF line endings, as ``git add`` does."""
+    wt = await worktree(tmp_path, {"d/.gitattributes": "*.txt text\n", "d/a.txt": "a\n",
+                                   "b.txt": "b\n"})
+    (wt / "d" / "a.txt").write_bytes(b"one\r\ntwo\r\n")
+    (wt / "b.txt").write_bytes(b"one\r\ntwo\r\n")
+    tip = await Checkpointer(wt).commit("step 1", ["d/a.txt", "b.txt"])
+    # (tgit.git decodes without newline translation, unlike the text-mode helper)
+    assert await tgit.git(wt, "cat-file", "blob", f"{tip}:d/a.txt") == "one\ntwo\n"
+    assert await tgit.git(wt, "cat-file", "blob", f"{tip}:b.txt") == "one\r\ntwo\r\n"
