@@ -54,14 +54,20 @@ def context(request: Request) -> Context:
     return ctx
 
 
+COOKIE = "codetap_token"
+"""The web panel's cookie (HttpOnly, SameSite=Strict): the token, set by ``POST /login``."""
+
+
 def authorized(request: Request, creds: Annotated[HTTPAuthorizationCredentials | None,
                                                   Depends(_bearer)]) -> None:
-    """401 without a bearer token, 403 with a wrong one (constant-time comparison)."""
-    if creds is None:
+    """401 without a token, 403 with a wrong one (constant-time comparison). The token is
+    the bearer header's or, without that header, the web panel's :data:`COOKIE`."""
+    given = creds.credentials if creds is not None else request.cookies.get(COOKIE)
+    if given is None:
         raise HTTPException(401, "a bearer token is required",
                             headers={"WWW-Authenticate": "Bearer"})
     expected = context(request).token
-    if not secrets.compare_digest(creds.credentials.encode(), expected.encode()):
+    if not secrets.compare_digest(given.encode(), expected.encode()):
         raise HTTPException(403, "wrong token")
 
 
@@ -110,4 +116,6 @@ def create_app(ctx: Context) -> FastAPI:
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(router, dependencies=[Depends(authorized)])
+    from codetap.http.web import install
+    install(app)
     return app

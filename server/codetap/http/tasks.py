@@ -188,10 +188,23 @@ async def get(ctx: Ctx, task_id: TaskId) -> dict[str, Any]:
 
 @router.get("/{task_id}/diff", response_class=PlainTextResponse,
             responses={200: {"content": {"text/x-diff": {}}}})
-async def diff(ctx: Ctx, task_id: TaskId) -> Response:
-    """The task's change (base -> tip) as a unified diff; empty when there is none."""
+async def diff(ctx: Ctx, task_id: TaskId, step: Annotated[int | None, Query(
+        ge=0, description="The worktree as checkpointed after this step instead of the "
+        "tip (the newest checkpoint at or before it; base before any).")] = None
+               ) -> Response:
+    """The task's change (base -> tip, or base -> the checkpoint of ``step``) as a unified
+    diff; empty when there is none."""
     await ctx.runtime.get_task(task_id)
-    return Response(await ctx.runtime.diff(task_id), media_type="text/x-diff")
+    if step is None:
+        return Response(await ctx.runtime.diff(task_id), media_type="text/x-diff")
+    from codetap.tasks import git
+    task = await ctx.store.get_task(task_id)
+    commit = None
+    for cp in await ctx.store.checkpoints(task_id):  # oldest first; a rolled-back step's
+        if cp.step <= step and cp.commit_id:        # later re-run supersedes it
+            commit = cp.commit_id
+    text = await git.diff(task.root, task.base_commit, commit) if commit else ""
+    return Response(text, media_type="text/x-diff")
 
 
 @router.get("/{task_id}/report", responses={200: {"content": {"text/markdown": {}}}})
@@ -256,6 +269,18 @@ async def answer(ctx: Ctx, task_id: TaskId, body: AnswerBody) -> dict[str, Any]:
 async def messages(ctx: Ctx, task_id: TaskId, body: MessageBody) -> dict[str, Any]:
     """A follow-up message: the task runs again with it."""
     return await _op(ctx, "message", task_id, body.text)
+
+
+class RollbackBody(_Body):
+    step: int = Field(ge=0)
+
+
+@router.post("/{task_id}/rollback", response_model=TaskInfo,
+             response_model_exclude_none=True)
+async def rollback(ctx: Ctx, task_id: TaskId, body: RollbackBody) -> dict[str, Any]:
+    """Put the task back to its checkpoint after ``step`` (worktree and conversation; the
+    journal keeps the later entries). 409 when its state does not allow it."""
+    return await _op(ctx, "rollback", task_id, body.step)
 
 
 @router.post("/{task_id}/apply", response_model=TaskInfo, response_model_exclude_none=True)

@@ -1,0 +1,28 @@
+"""The web panel: server-rendered pages at ``/`` over the HTTP API (docs/web.md).
+
+:func:`install` adds to the application: the pages (:mod:`.pages`: login, tasks, task),
+their static files (``/static``: small scripts, a stylesheet, the vendored uPlot chart
+library) and the server-wide task stream and statistics (:mod:`.feed`: ``GET /v1/events``,
+``GET /v1/stats``). Pages need the token as the API does, from the ``codetap_token``
+cookie the login page sets; without it they redirect to ``/login``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
+
+STATIC = Path(__file__).parent / "static"
+
+
+def install(app: FastAPI) -> None:
+    """Add the panel's routes and static files to ``app`` (see the module doc)."""
+    from codetap.http.app import authorized
+    from codetap.http.web.feed import router as feed
+    from codetap.http.web.pages import router as pages
+
+    app.include_router(feed, dependencies=[Depends(authorized)])
+    app.include_router(pages)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -1,0 +1,168 @@
+"""HTML of the panel's pages, built from escaped strings (no template engine needed for
+three pages). Every dynamic value goes through :func:`esc`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from html import escape
+from typing import Any
+from urllib.parse import urlencode
+
+STATES = ("queued", "running", "waiting", "paused", "ready", "applied", "discarded",
+          "cancelled", "failed", "interrupted")
+COLUMNS = ("Task", "State", "Model", "Repository", "Branch", "Age", "Steps", "Tokens",
+           "Cost")
+
+
+def esc(value: object) -> str:
+    """``value`` as HTML text or attribute value (quotes escaped)."""
+    return escape(str(value), quote=True)
+
+
+def page(title: str, body: str, scripts: tuple[str, ...] = (), nav: bool = True) -> str:
+    """A whole document: ``title``, the navigation bar (with log-out) when ``nav``, then
+    ``body`` (HTML) and the ``scripts`` (paths under ``/static``) at the end."""
+    bar = ('<header class="bar"><a class="brand" href="/">codetap</a>'
+           '<nav aria-label="main"><a href="/">Tasks</a></nav>'
+           '<form method="post" action="/logout"><button type="submit">Log out</button>'
+           '</form></header>') if nav else ""
+    tags = "".join(f'<script src="/static/{esc(s)}" defer></script>' for s in scripts)
+    return ('<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            '<meta name="color-scheme" content="light dark">'
+            f'<title>{esc(title)} - codetap</title>'
+            '<link rel="icon" href="data:,">'
+            '<link rel="stylesheet" href="/static/vendor/uPlot.min.css">'
+            '<link rel="stylesheet" href="/static/panel.css">'
+            f'{tags}</head><body>{bar}<main id="main">{body}</main></body></html>')
+
+
+def login(error: str | None = None, next_url: str = "/") -> str:
+    """The login page: one password field for the API token."""
+    err = f'<p class="error" role="alert">{esc(error)}</p>' if error else ""
+    return page("Log in", (
+        '<section class="login"><h1>codetap</h1>'
+        '<form method="post" action="/login">'
+        f'<input type="hidden" name="next" value="{esc(next_url)}">'
+        '<label for="token">API token</label>'
+        '<input id="token" name="token" type="password" autocomplete="current-password" '
+        'required autofocus>'
+        '<p class="hint">The value of <code>[server] token_env</code>, or the contents of '
+        '<code>&lt;config dir&gt;/http-token</code>.</p>'
+        f'{err}<button type="submit">Log in</button></form></section>'), nav=False)
+
+
+def age(stamp: str, now: datetime | None = None) -> str:
+    """``"45s"``, ``"12m"``, ``"3h"`` or ``"5d"`` since the RFC 3339 ``stamp``."""
+    then = datetime.fromisoformat(stamp)
+    secs = max(0, int(((now or datetime.now(UTC)) - then).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if secs >= size:
+            return f"{secs // size}{unit}"
+    return f"{secs}s"
+
+
+def task_row(r: dict[str, Any]) -> str:
+    """One ``<tr>`` of the tasks table for a :func:`feed.row` (tasks.js builds the same)."""
+    repo = r["repo"].rstrip("/").rsplit("/", 1)[-1]
+    return (f'<tr data-id="{r["id"]}" data-state="{esc(r["state"])}">'
+            f'<td><a href="/tasks/{r["id"]}">#{r["id"]} {esc(r["intent"][:80])}</a></td>'
+            f'<td><span class="state s-{esc(r["state"])}">{esc(r["state"])}</span></td>'
+            f'<td>{esc(r["model"])}</td><td title="{esc(r["repo"])}">{esc(repo)}</td>'
+            f'<td>{esc(r["branch"])}</td>'
+            f'<td><time datetime="{esc(r["created_at"])}">{age(r["created_at"])}</time></td>'
+            f'<td class="n">{r["steps"]}</td><td class="n">{r["tokens"]:,}</td>'
+            f'<td class="n">${r["cost_usd"]:.4f}</td></tr>')
+
+
+def tasks(rows: list[dict[str, Any]], counts: dict[str, int], repos: list[str],
+          state: str, repo: str, page_no: int, pages: int, total: int) -> str:
+    """The tasks page body: queue summary, filters, the table of one page, page links
+    and the tasks-per-state plot."""
+    summary = "".join(
+        f'<div class="stat"><span class="k">{label}</span>'
+        f'<span class="v" id="count-{key}">{counts.get(key, 0)}</span></div>'
+        for key, label in (("queued", "Queue depth"), ("running", "Running"),
+                           ("waiting", "Waiting"), ("ready", "Ready"), ("failed", "Failed")))
+    opts = "".join(f'<option value="{s}"{" selected" if s == state else ""}>{s}</option>'
+                   for s in STATES)
+    ropts = "".join(f'<option value="{esc(r)}"{" selected" if r == repo else ""}>{esc(r)}'
+                    '</option>' for r in repos)
+    head = "".join(f"<th scope=\"col\">{c}</th>" for c in COLUMNS)
+    body = "".join(task_row(r) for r in rows)
+    links = []
+    for label, target in (("Newer", page_no - 1), ("Older", page_no + 1)):
+        if 1 <= target <= pages:
+            query = urlencode({k: v for k, v in (("state", state), ("repo", repo),
+                                                 ("page", target)) if v})
+            links.append(f'<a href="/?{esc(query)}" rel="{"prev" if target < page_no else "next"}"'
+                         f'>{label}</a>')
+    return (
+        f'<section class="summary" aria-label="queue">{summary}</section>'
+        '<form class="filters" method="get" action="/">'
+        f'<label>State <select name="state"><option value="">any</option>{opts}</select>'
+        '</label>'
+        f'<label>Repository <select name="repo"><option value="">any</option>{ropts}'
+        '</select></label><button type="submit">Filter</button></form>'
+        f'<table id="tasks" data-page="{page_no}" data-state="{esc(state)}" '
+        f'data-repo="{esc(repo)}"><caption>Tasks ({total}), newest first</caption>'
+        f'<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+        f'<nav class="pages" aria-label="pages">{" ".join(links)}'
+        f'<span>page {page_no} of {pages}</span></nav>'
+        '<section aria-labelledby="plot-h"><h2 id="plot-h">Tasks per state, last 24 hours'
+        ' (by hour created)</h2><div id="state-plot" class="plot"></div></section>'
+        '<p id="live" class="live" aria-live="polite"></p>')
+
+
+def task(r: dict[str, Any], verification: dict[str, Any] | None, error: str | None,
+         summary: str | None) -> str:
+    """The task page body: facts, controls, the timeline, replay, diff, report and plots;
+    task.js fills the live parts from the API."""
+    ver = "none"
+    if verification:
+        ok = "passed" if verification.get("passed") else "failed"
+        ver = (f'<span class="state s-{ok}">{ok}</span> <code>'
+               f'{esc(verification.get("command", ""))}</code> '
+               f'{esc(verification.get("summary", ""))}')
+    facts = "".join(f"<dt>{k}</dt><dd{a}>{v}</dd>" for k, v, a in (
+        ("State", (f'<span class="state s-{esc(r["state"])}" id="state">{esc(r["state"])}'
+         '</span>'), ""),
+        ("Model", esc(r["model"]), ""), ("Repository", esc(r["repo"]), ""),
+        ("Branch", esc(r["branch"]), ""), ("Steps", str(r["steps"]), ' id="steps"'),
+        ("Tokens", f'{r["tokens"]:,}', ' id="tokens"'),
+        ("Cost", f'${r["cost_usd"]:.4f}', ' id="cost"'),
+        ("Verification", ver, ' id="verification"'),
+        ("Summary", esc(summary or ""), ' id="summary"'),
+        ("Error", esc(error or ""), ' id="error"')))
+    return (
+        f'<article id="task" data-id="{r["id"]}" data-state="{esc(r["state"])}">'
+        f'<h1>#{r["id"]} {esc(r["intent"])}</h1><dl class="facts">{facts}</dl>'
+        '<section class="controls" aria-label="controls">'
+        '<div id="pending" class="pending" hidden><h2>Waiting for you</h2>'
+        '<p id="question"></p><div id="options" class="row"></div>'
+        '<form id="answer-form" class="row"><label for="answer">Answer</label>'
+        '<input id="answer" name="answer" required><button type="submit">Send answer'
+        '</button></form></div>'
+        '<div class="row"><button type="button" data-op="pause">Pause</button>'
+        '<button type="button" data-op="resume">Resume</button>'
+        '<button type="button" data-op="cancel" class="danger">Cancel</button></div>'
+        '<form id="rollback-form" class="row"><label for="rollback-step">Roll back to step'
+        '</label><input id="rollback-step" type="number" min="0" required>'
+        '<button type="submit">Roll back</button></form>'
+        '<form id="message-form" class="row"><label for="message">Follow-up</label>'
+        '<input id="message" required><button type="submit">Send message</button></form>'
+        '<p id="op-status" role="status"></p></section>'
+        '<section aria-labelledby="replay-h"><h2 id="replay-h">Replay</h2>'
+        '<div class="row"><button type="button" id="replay-prev">Previous step</button>'
+        '<label for="replay-step">Step <output id="replay-label">0</output></label>'
+        '<input id="replay-step" type="range" min="0" max="0" value="0">'
+        '<button type="button" id="replay-next">Next step</button></div>'
+        '<div id="replay-diff" class="diff" aria-live="polite"></div></section>'
+        '<section aria-labelledby="plots-h"><h2 id="plots-h">Cost and tokens</h2>'
+        '<div id="usage-plot" class="plot"></div></section>'
+        '<section aria-labelledby="timeline-h"><h2 id="timeline-h">Journal</h2>'
+        '<ol id="timeline" class="timeline"></ol></section>'
+        '<section aria-labelledby="diff-h"><h2 id="diff-h">Change</h2>'
+        '<div id="diff" class="diff"></div></section>'
+        '<section aria-labelledby="report-h"><h2 id="report-h">Report</h2>'
+        '<pre id="report" class="report"></pre></section></article>')
