@@ -4,8 +4,8 @@ does not fit it.
 :func:`validate` checks a parsed TOML table (user file, or user file merged with a
 trusted project file) before :class:`codetap.config.Config` is built from it. Values are
 checked strictly (no ``"10"`` for 10; an integer is accepted where a number is expected)
-and unknown keys are errors. ``[policy]``, ``[sandbox]`` and ``[lsp]`` are only required to
-be tables here: :class:`codetap.policy.CommandPolicy`, :class:`codetap.tools.sandbox.
+and unknown keys are errors. ``[policy]``, ``[sandbox]``, ``[lsp]``, ``[roles]``,
+``[workflows]``, ``[scheduler]`` and ``[budget]`` are only required to be tables here: :class:`codetap.policy.CommandPolicy`, :class:`codetap.tools.sandbox.
 SandboxSettings` and :mod:`codetap.pool.specs` check their contents.
 """
 
@@ -49,6 +49,7 @@ class ModelTable(_Table):
     timeout_s: Positive = 120.0
     max_retries: Annotated[int, Field(ge=0)] = 4
     path: str | None = None
+    max_concurrent: Annotated[int, Field(ge=1)] | None = None
 
 
 class LimitsTable(_Table):
@@ -190,6 +191,11 @@ class ConfigFile(_Table):
     lsp: dict[str, Any] = {}
     policy: dict[str, Any] = {}
     sandbox: dict[str, Any] = {}
+    # Checked by codetap.agent.teams_config (roles, workflows, scheduler, budget).
+    roles: dict[str, Any] = {}
+    workflows: dict[str, Any] = {}
+    scheduler: dict[str, Any] = {}
+    budget: dict[str, Any] = {}
 
 
 def validate(table: dict[str, Any], origin: Callable[[tuple[str, ...]], Path]) -> ConfigFile:

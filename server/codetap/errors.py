@@ -21,6 +21,8 @@ runtime, which asked for it, sets the state.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class CodetapError(Exception):
     """Base of every error codetap raises on purpose."""
@@ -83,11 +85,14 @@ class TaskStop(CodetapError):
 
 
 class Submitted(TaskStop):
-    """The model called ``finish``; ``summary`` is its description of the change."""
+    """The model called ``finish``; ``summary`` is its description of the change and
+    ``handoff`` the structured rest of the call (a plan, a verdict, a test result: see
+    :mod:`codetap.tools.handoff`), None for a plain ``finish``."""
 
-    def __init__(self, summary: str) -> None:
+    def __init__(self, summary: str, handoff: dict[str, Any] | None = None) -> None:
         super().__init__(summary)
         self.summary = summary
+        self.handoff = handoff
 
 
 class LimitsExceeded(TaskStop):

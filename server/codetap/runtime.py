@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from codetap import redact
-from codetap.agent.roles import WORKFLOWS, default_roles
+from codetap.agent import teams_config
 from codetap.config import Config
 from codetap.errors import (
     CodetapError,
@@ -280,9 +280,7 @@ class Runtime:
         assert root is not None
         repo_dir = await git.repo_root(root)
         model_cfg = self.config.model(model)
-        workflow = workflow or "default"
-        if workflow not in WORKFLOWS:
-            raise ConfigError(f"unknown workflow {workflow!r}; known: {', '.join(WORKFLOWS)}")
+        workflow = self._workflow(workflow)
         rel_overlay = {p.resolve().relative_to(repo_dir).as_posix(): t for p, t in
                        (overlay or {}).items() if p.resolve().is_relative_to(repo_dir)}
         base = await git.snapshot(repo_dir, rel_overlay)
@@ -302,9 +300,7 @@ class Runtime:
                             model: str | None, workflow: str | None,
                             branch: str | None, hook: TaskWebhook | None = None) -> TaskRecord:
         model_cfg = self.config.model(model)
-        workflow = workflow or "default"
-        if workflow not in WORKFLOWS:
-            raise ConfigError(f"unknown workflow {workflow!r}; known: {', '.join(WORKFLOWS)}")
+        workflow = self._workflow(workflow)
         with self.store.atomic():
             task = await self.store.create_task(intent=intent, root=remote.mirror, scope=scope,
                                                 model=model_cfg.name, workflow=workflow)
@@ -472,6 +468,14 @@ class Runtime:
             self._providers[name] = LazyProvider(config, lambda: make_provider(config))
         return self._providers[name]
 
+    def _workflow(self, name: str | None) -> str:
+        """``name`` (default ``default``) if it is a known workflow; ConfigError if not."""
+        known = teams_config.workflows(self.config)
+        name = name or "default"
+        if name not in known:
+            raise ConfigError(f"unknown workflow {name!r}; known: {', '.join(known)}")
+        return name
+
     def _reload_config(self) -> None:
         """Pick up edits of the user's config (checked at each task start: two ``stat``
         calls). ConfigError, with the old config kept, when the edited file is invalid."""
@@ -496,7 +500,17 @@ class Runtime:
                                           warnings=(*project.warnings, sandbox_describe()))
         for warning in project.warnings:
             log.warning("task %s: %s", task.id, warning)
-        role = default_roles(project.limits)[WORKFLOWS[task.workflow][0]]
+        from codetap.trust import TrustStore
+        trusted = task.repo_url is None and TrustStore(self.config.config_dir).is_trusted(
+            task.root)
+        roles, role_warnings = teams_config.roles(
+            project, project.limits, task.worktree if task.repo_url else task.root, trusted)
+        if role_warnings:
+            project = dataclasses.replace(project, warnings=(*project.warnings, *role_warnings))
+        flow = teams_config.workflows(project).get(task.workflow)
+        if flow is None:
+            raise ConfigError(f"unknown workflow {task.workflow!r}")
+        role = roles.get(flow.stages[0].role) or roles["coder"]
         services = self.services.copy()
         services.ask = lambda question, options=None, kind="question": self.ask(
             task.id, question, options, kind)
@@ -507,7 +521,8 @@ class Runtime:
                         self._publish, repo_map_for(self), project.policy,
                         sandbox=project.sandbox, env_passthrough=project.env_passthrough,
                         warnings=project.warnings, verify=project.verify,
-                        user_instructions=self.config.config_dir / "instructions.md")
+                        user_instructions=self.config.config_dir / "instructions.md",
+                        roles=roles, workflow=flow, providers=self._provider)
 
     def _launch(self, task: TaskRow) -> None:
         run = asyncio.create_task(self._run(task), name=f"codetap-task-{task.id}")

@@ -148,7 +148,9 @@ class Context:
             await self.compact(estimate, force=force)
             messages, boundary, raw, estimate = self.measure()
         marks = tuple(sorted({i for i in (boundary, len(messages) - 1) if i is not None}))
-        turns = sum(1 for m in self.state.messages if m.role == "assistant")
+        # Turns of this model in the whole task: earlier roles' conversations count too.
+        turns = self.state.turns_before.get(self.provider.config.name, 0) + sum(
+            1 for m in self.state.messages if m.role == "assistant")
         request = ModelRequest(self.budget.system, messages, self.tools,
                                max_tokens=self.provider.config.max_output_tokens,
                                cache_breakpoints=marks, turn_index=turns)

@@ -195,6 +195,7 @@ class Agent:
         turn: JSON = {
             "message": msg.to_json(), "usage": reply.usage.to_json(),
             "stop_reason": reply.stop_reason, "model": self.provider.config.name,
+            "role": self.role.name,
             "prompt": prompt.entry(),
         }
         if reply.truncated_calls:

@@ -51,8 +51,12 @@ def recheck_before(state: AgentState, ctx: ToolContext, call: ToolCall,
 
 
 def finished(exc: Submitted) -> ToolResult:
-    """The result of a ``finish`` call (its summary in ``meta.summary``)."""
-    return ToolResult("finished: " + exc.summary, meta={"summary": exc.summary})
+    """The result of a ``finish`` call (its summary in ``meta.summary``, a role's
+    structured hand-off in ``meta.handoff``)."""
+    meta: JSON = {"summary": exc.summary}
+    if exc.handoff is not None:
+        meta["handoff"] = exc.handoff
+    return ToolResult("finished: " + exc.summary, meta=meta)
 
 
 def interrupted(call: ToolCall) -> ToolResult:

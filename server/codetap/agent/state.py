@@ -16,6 +16,9 @@ Journal entry kinds written by the agent (``data`` shapes):
                    usage?, model?, lost_usage?}, or {layer: "summary_started", model,
                    estimate} before a summary call (see :mod:`codetap.agent.compaction`)
   ``rollback``    {to_step, to_seq}
+  ``handoff``     {from_role, to_role, from_stage, to_stage, round, data, context}
+                  (written by :mod:`codetap.tasks.workflow`): the next role's conversation
+                  starts here, with ``context`` as its first user message
   ``state``       {from, to, reason?}     (written by the engine)
 """
 
@@ -105,6 +108,7 @@ class AgentState:
     calibration: dict[str, float] = field(default_factory=dict)
     cutoffs: int = 0
     changed_files: list[str] = field(default_factory=list)
+    turns_before: dict[str, int] = field(default_factory=dict)
 
     def note_turn(self, turn: JSON) -> None:
         """Update calibration and the cut-off count from a ``model_turn`` entry."""
@@ -138,9 +142,15 @@ def rebuild(events: Iterable[Event], checkpoints: Iterable[Checkpoint]) -> Agent
     """Fold the journal into an :class:`AgentState` (see the module doc for entry kinds)."""
     by_seq = {c.seq: c for c in checkpoints}
     st = AgentState()
+    segment: dict[str, int] = {}
     for ev in events:
         d = ev.data
-        if ev.kind == "user":
+        if ev.kind == "handoff":
+            for model, n in segment.items():
+                st.turns_before[model] = st.turns_before.get(model, 0) + n
+            segment = {}
+            _new_segment(st, str(d.get("context", "")))
+        elif ev.kind == "user":
             st.messages.append(Message("user", d["content"]))
             st.submitted = None
         elif ev.kind == "model_turn":
@@ -154,6 +164,8 @@ def rebuild(events: Iterable[Event], checkpoints: Iterable[Checkpoint]) -> Agent
             st.submitted = None
             st.approvals = {}
             st.note_turn(d)
+            model = str(d.get("model", ""))
+            segment[model] = segment.get(model, 0) + 1
         elif ev.kind == "compaction":
             st.context.apply(d)
             st.usage.add(Usage.from_json(d.get("usage") or {}))
@@ -187,6 +199,16 @@ def rebuild(events: Iterable[Event], checkpoints: Iterable[Checkpoint]) -> Agent
             if ev.kind != "rollback":
                 st.elapsed_s = by_seq[ev.seq].state.get("elapsed_s", st.elapsed_s)
     return st
+
+
+def _new_segment(st: AgentState, context: str) -> None:
+    """A hand-off: the next role starts a conversation of its own (``context`` first);
+    the step count, usage, wall time and the task's changed files carry on. A rollback to
+    a step before the hand-off is not supported."""
+    st.messages = [Message("user", context)]
+    st.context = ContextState()
+    st.todo, st.reads, st.pending, st.intents = [], {}, [], {}
+    st.submitted, st.approvals, st.cutoffs = None, {}, 0
 
 
 def _summary(finish_result: JSON) -> str:

@@ -34,6 +34,8 @@ class ModelConfig:
     unset. ``context_window`` is in tokens: prompt plus reply (``max_output_tokens``) must
     fit in it. For ``replay``, ``path`` is the session file.
     ``timeout_s`` bounds each HTTP read; ``max_retries`` bounds retries of 429/5xx/timeouts.
+    ``max_concurrent``: requests in flight at once across tasks (None: unbounded; a local
+    model often serves one at a time; :mod:`codetap.scheduler`).
     """
 
     name: str
@@ -50,6 +52,7 @@ class ModelConfig:
     path: str | None = None
     cached_input_price_per_mtok: float | None = None
     cache_write_price_per_mtok: float | None = None
+    max_concurrent: int | None = None
 
     def cost(self, input_tokens: int, output_tokens: int, cache_read_tokens: int = 0,
              cache_write_tokens: int = 0) -> float:

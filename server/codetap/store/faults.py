@@ -20,6 +20,7 @@ Points (``<tool>`` is a tool name such as ``edit`` or ``bash``):
   ``after_checkpoint``     checkpoint written, task row not updated yet
   ``compaction_summarized``  a compaction's summary turn answered, nothing journaled yet
   ``after_compaction``     a ``compaction`` entry journaled, the turn's request not sent
+  ``after_handoff``        a ``handoff`` entry journaled, the next role not started
 """
 
 from __future__ import annotations

@@ -16,19 +16,18 @@ from typing import Any
 
 from codetap import tracing
 from codetap.agent.context import task_message
-from codetap.agent.loop import Agent
-from codetap.agent.roles import Role
+from codetap.agent.roles import Role, Stage, Workflow
 from codetap.agent.state import AgentState, rebuild
-from codetap.errors import ConfigError, LimitsExceeded, ModelError, Submitted, WorkspaceError
+from codetap.errors import ConfigError, LimitsExceeded, ModelError, WorkspaceError
 from codetap.models.base import ModelProvider
 from codetap.policy import CommandPolicy
 from codetap.store import Event, Store, TaskRow
 from codetap.store.faults import fault_point
-from codetap.tasks import finish, git
+from codetap.tasks import finish, git, workflow
 from codetap.tasks.stage import Checkpointer
+from codetap.tasks.stages import RoleRunner
 from codetap.tasks.verify import VerifySettings
-from codetap.tools.base import Services, ToolContext
-from codetap.tools.registry import make_tools, registered_tools
+from codetap.tools.base import Services
 from codetap.tools.sandbox import SandboxSettings
 from codetap.types import JSON, Message, TaskState
 
@@ -122,6 +121,9 @@ class TaskDeps:
     warnings: tuple[str, ...] = ()
     verify: VerifySettings = field(default_factory=VerifySettings)
     user_instructions: Path | None = None
+    roles: dict[str, Role] | None = None
+    workflow: Workflow | None = None
+    providers: Callable[[str], ModelProvider] | None = None
 
 
 async def prepare_workspace(deps: TaskDeps, task: TaskRow) -> TaskRow:
@@ -220,58 +222,34 @@ async def _run_task(deps: TaskDeps, task: TaskRow) -> Outcome:
         await journal.record(0, [("user", {"content": content})])
     if deps.warnings:
         await journal.record(state.step, [("warning", {"message": w}) for w in deps.warnings])
-    ctx = ToolContext(workspace=task.worktree.resolve(), reads=state.reads, todo=state.todo,
-                      bash_timeout_s=deps.bash_timeout_s, services=deps.services.copy(),
-                      policy=deps.policy, sandbox=deps.sandbox,
-                      env_passthrough=deps.env_passthrough)
-    tools = {t.name: t for t in make_tools(n for n in deps.role.tools if _available(n))}
-    # The repo map is only needed for the next model call: build it while an interrupted
-    # step is completed, so a resumed task makes progress at once.
-    repo_map = asyncio.ensure_future(
-        deps.repo_map(task.worktree if task.repo_url else task.root, task.intent)
-        if deps.repo_map else _empty())
-    agent = Agent(deps.role, deps.provider, tools, ctx, journal, state, "")
-    if task.base_commit:
-        agent.context.changes = journal.changed_paths
-    summary: str | None = None
+    message = next((str(e.data["content"]) for e in events if e.kind == "user"),
+                   state.messages[0].content if state.messages else "")
+    runner = RoleRunner(deps, task, journal, state)
+    drive = workflow.Drive(
+        deps.workflow or Workflow(task.workflow, (Stage(deps.role.name),)),
+        deps.roles or {deps.role.name: deps.role}, journal, message, runner.run,
+        lambda: deps.store.events(task.id), journal.changed_paths, deps.services.ask)
     try:
-        if state.pending or state.needs_checkpoint:
-            try:
-                await agent.finish_pending()
-            except Submitted as done:
-                summary = done.summary
-        agent.system, instructions = await finish.build_prompt(
-            deps.role.system_prompt, task, deps.sandbox, deps.verify, await repo_map,
-            deps.user_instructions)
-        await finish.journal_prompt(journal, agent.state.step, events, agent.system,
-                                    instructions)
-        if summary is None:
-            summary = await finish.until_finish(agent)
-        summary, verification = await finish.verified(agent, ctx, journal, task, deps.verify,
-                                                      summary, events)
+        result = await workflow.drive(drive)
     except (LimitsExceeded, ModelError) as exc:
         reason = str(exc) if isinstance(exc, LimitsExceeded) else f"model error: {exc}"
-        await journal.record(agent.state.step, [("error", {
+        await journal.record(runner.state.step, [("error", {
             "reason": str(exc), "type": type(exc).__name__})])
-        return Outcome(TaskState.FAILED, {"error": reason, **_totals(agent.state)})
+        return Outcome(TaskState.FAILED, {"error": reason, **_totals(runner.state)})
     except (WorkspaceError, ConfigError) as exc:
-        return Outcome(TaskState.FAILED, {"error": str(exc), **_totals(agent.state)})
+        return Outcome(TaskState.FAILED, {"error": str(exc), **_totals(runner.state)})
     finally:
-        repo_map.cancel()
+        runner.close()
     tip = await git.head(task.worktree)
-    return Outcome(TaskState.READY, {"summary": summary, "tip_commit": tip,
-                                     "verification": finish.task_field(verification),
-                                     **_totals(agent.state)})
+    return Outcome(TaskState.READY, {"summary": result.summary, "tip_commit": tip,
+                                     "verification": finish.task_field(result.verification),
+                                     **_totals(runner.state)})
 
 
 def _totals(state: AgentState) -> dict[str, Any]:
     """The row's totals are written with each checkpoint; a run that ends (or resumed after
     a crash) past the last one must still report what the journal says was spent."""
     return {"steps": state.step, "usage": state.usage}
-
-
-async def _empty() -> str:
-    return ""
 
 
 def _scope_for_model(task: TaskRow) -> JSON | None:
@@ -288,10 +266,6 @@ def _scope_for_model(task: TaskRow) -> JSON | None:
 
 def _user(content: str) -> Message:
     return Message("user", content)
-
-
-def _available(name: str) -> bool:
-    return name in registered_tools()
 
 
 async def cancel_and_wait(task: asyncio.Task[Any], timeout: float = 2.0) -> None:

@@ -125,12 +125,12 @@ async def verified(agent: Agent, ctx: ToolContext, journal: Journal, task: TaskR
 
 def _rounds(events: Sequence[Event]) -> tuple[int, Verification | None]:
     """Verification runs since the last user message that was not verification feedback
-    (a new task or a follow-up starts counting again), and the run that judged the latest
+    or hand-off (a new task, a follow-up or another role's turn starts counting again), and the run that judged the latest
     ``finish`` (None if the model has taken a turn since the last run)."""
     done = 0
     last: Verification | None = None
     for ev in events:
-        if ev.kind == "user" and not ev.data.get("verify_feedback"):
+        if (ev.kind == "user" and not ev.data.get("verify_feedback")) or ev.kind == "handoff":
             done, last = 0, None
         elif ev.kind == "model_turn":
             last = None
