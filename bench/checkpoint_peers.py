@@ -10,7 +10,10 @@ installed versions. Both get the same workload as codetap: STEPS steps, each add
 - DBOS: one workflow whose STEPS steps each return the step's record; DBOS records every
   step output in its SQLite system database before the workflow goes on.
 
-Usage: bench/.venvs/peers/bin/python bench/checkpoint_peers.py DIR STEPS
+LangGraph runs at ``PRAGMA synchronous`` FULL (SQLite's default) and NORMAL; DBOS at its
+default (FULL: its SQLAlchemy engine offers no hook before it opens the database).
+
+Usage: bench/.venvs/peers/bin/python bench/checkpoint_peers.py DIR STEPS [SOURCE.json]
 """
 
 from __future__ import annotations
@@ -23,25 +26,38 @@ import sys
 import time
 from pathlib import Path
 
+SOURCE: list[str] = []
+"""Real source text (see :func:`load_source`); when empty, ``payload`` is synthetic."""
+
 
 def payload(i: int) -> dict[str, object]:
-    """~2 KB of new state for step ``i`` (same shape codetap's bench writes)."""
+    """~2 KB of new state for step ``i`` (same shape codetap's bench writes): a slice of
+    real source text when :data:`SOURCE` is loaded (it compresses ~2-3x, like tool
+    output), else 48 near-identical numbered lines (they compress ~9x)."""
+    if SOURCE:
+        return {"role": "assistant", "step": i, "content": SOURCE[i % len(SOURCE)]}
     return {"role": "assistant", "step": i,
             "content": "".join(f"{n:4} line of tool output for step {i}\n" for n in range(48))}
+
+
+def load_source(path: Path) -> None:
+    """Fill :data:`SOURCE` from a JSON list of strings (written by checkpoint_cost.py)."""
+    SOURCE[:] = json.loads(path.read_text())
 
 
 def _size(paths: list[Path]) -> int:
     return sum(p.stat().st_size for p in paths if p.exists())
 
 
-async def langgraph(dirpath: Path, steps: int) -> dict[str, object]:
+async def langgraph(dirpath: Path, steps: int, synchronous: str) -> dict[str, object]:
     from langgraph.checkpoint.base import empty_checkpoint
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-    db = dirpath / "langgraph.sqlite"
+    db = dirpath / f"langgraph-{synchronous}.sqlite"
     times: list[float] = []
     async with AsyncSqliteSaver.from_conn_string(str(db)) as saver:
         await saver.setup()
+        await saver.conn.execute(f"PRAGMA synchronous={synchronous}")
         config: dict[str, object] = {"configurable": {"thread_id": "t1", "checkpoint_ns": ""}}
         messages: list[dict[str, object]] = []
         for i in range(steps):
@@ -87,8 +103,12 @@ def dbos(dirpath: Path, steps: int) -> dict[str, object]:
 
 def main() -> None:
     dirpath, steps = Path(sys.argv[1]), int(sys.argv[2])
+    if len(sys.argv) > 3:
+        load_source(Path(sys.argv[3]))
     os.environ.setdefault("DBOS__APPVERSION", "bench")
-    out = {"langgraph": asyncio.run(langgraph(dirpath, steps)), "dbos": dbos(dirpath, steps)}
+    out = {"langgraph FULL": asyncio.run(langgraph(dirpath, steps, "FULL")),
+           "langgraph NORMAL": asyncio.run(langgraph(dirpath, steps, "NORMAL")),
+           "dbos (default FULL)": dbos(dirpath, steps)}
     print(json.dumps(out))
 
 

@@ -57,13 +57,23 @@ class TaskJournal:
         if durable:
             self._tell(await self._write_held())
 
-    async def _write_held(self) -> list[Event]:
-        """Append the held entries; the caller wraps it in a transaction as it needs."""
+    async def _write_held(self, checkpoint: tuple[int, str, JSON] | None = None) -> list[Event]:
+        """Append the held entries (and ``checkpoint`` (step, commit, state) after them) in
+        one transaction, one ``append`` per run of entries of the same step."""
         held, self.held = self.held, []
+        runs: list[tuple[int, list[tuple[str, JSON]]]] = []
+        for step, entries in held:
+            if runs and runs[-1][0] == step:
+                runs[-1][1].extend(entries)
+            else:
+                runs.append((step, list(entries)))
+        if checkpoint is not None and not (runs and runs[-1][0] == checkpoint[0]):
+            runs.append((checkpoint[0], []))
         events: list[Event] = []
         with self.store.atomic():
-            for step, entries in held:
-                events += await self.store.append(self.task.id, step, entries)
+            for i, (step, entries) in enumerate(runs):
+                cp = checkpoint[1:] if checkpoint is not None and i == len(runs) - 1 else None
+                events += await self.store.append(self.task.id, step, entries, cp)
         return events
 
     def _tell(self, events: list[Event]) -> None:
@@ -92,9 +102,7 @@ class TaskJournal:
             commit = self.task.tip_commit or self.task.base_commit
         # The step's held entries, its checkpoint and the task row: one transaction.
         with self.store.atomic():
-            events = await self._write_held()
-            await self.store.append(self.task.id, state.step, [],
-                                    (commit, state.checkpoint_state()))
+            events = await self._write_held((state.step, commit, state.checkpoint_state()))
             self.task = await self.store.update_task(
                 self.task.id, steps=state.step, usage=state.usage, tip_commit=commit)
         self._tell(events)
