@@ -29,6 +29,7 @@ from codetap.errors import (
     WorkspaceError,
 )
 from codetap.models.base import ModelProvider
+from codetap.scheduler import Budget, GatedProvider, Scheduler
 from codetap.store import Store, TaskRow, now_rfc3339
 from codetap.store.outbox import TaskWebhook
 from codetap.tasks import git
@@ -124,6 +125,11 @@ class Runtime:
         self._lock: IO[bytes] | None = None
         from codetap.webhooks.service import Webhooks
         self.webhooks = Webhooks(store, lambda: self.config)
+        self.scheduler = Scheduler(teams_config.max_concurrent_tasks(config))
+        self.budget = Budget()
+        self._configure_budget()
+        self._slots: dict[str, asyncio.Semaphore] = {}
+        self._priorities: dict[int, int] = {}
 
     @classmethod
     async def open(
@@ -152,6 +158,7 @@ class Runtime:
         for listener in listeners:
             rt.subscribe(listener)
         rt.webhooks.start()
+        await rt._seed_budget()
         if not recover:
             return rt
         groups = rt.services.process_groups
@@ -253,6 +260,7 @@ class Runtime:
         overlay: Mapping[Path, str] | None = None, repo: Mapping[str, Any] | None = None,
         push: bool | None = None, pull_request: Mapping[str, Any] | bool | None = None,
         branch: str | None = None, webhook: Mapping[str, Any] | None = None,
+        priority: int = 0,
     ) -> TaskRecord:
         """Create a task on a snapshot of ``root`` (uncommitted changes and ``overlay``
         buffers included) and schedule it. ConfigError for an unknown model or workflow,
@@ -266,7 +274,11 @@ class Runtime:
 
         ``webhook``: the task's own webhook ``{url, secret, interval_s?, events?}``
         (:mod:`codetap.webhooks`; ConfigError for a bad one), stored with the task in the
-        database, its secret never in TaskInfo, the journal or the logs."""
+        database, its secret never in TaskInfo, the journal or the logs.
+
+        The task waits in ``queued`` until the scheduler admits it (``[scheduler]
+        max_concurrent_tasks``): higher ``priority`` first, FIFO within a priority (the
+        priority is not persisted: a task resumed after a restart has priority 0)."""
         self._reload_config()
         hook = self.webhooks.configure(webhook)
         remote = remote_start(self.config.data_dir, repo, push, pull_request) if repo else None
@@ -276,7 +288,7 @@ class Runtime:
             raise WorkspaceError("a task needs a repository: a local root or a repo URL")
         if remote is not None:
             return await self._start_remote(intent, remote, scope, model, workflow, branch,
-                                            hook)
+                                            hook, priority)
         assert root is not None
         repo_dir = await git.repo_root(root)
         model_cfg = self.config.model(model)
@@ -293,12 +305,14 @@ class Runtime:
             self.webhooks.created(task, hook)
         self.webhooks.deliverer.wake()
         await self._publish(task)
+        self._priorities[task.id] = priority
         self._launch(task)
         return task
 
     async def _start_remote(self, intent: str, remote: RemoteStart, scope: JSON | None,
                             model: str | None, workflow: str | None,
-                            branch: str | None, hook: TaskWebhook | None = None) -> TaskRecord:
+                            branch: str | None, hook: TaskWebhook | None = None,
+                            priority: int = 0) -> TaskRecord:
         model_cfg = self.config.model(model)
         workflow = self._workflow(workflow)
         with self.store.atomic():
@@ -310,6 +324,7 @@ class Runtime:
             self.webhooks.created(task, hook)
         self.webhooks.deliverer.wake()
         await self._publish(task)
+        self._priorities[task.id] = priority
         self._launch(task)
         return task
 
@@ -457,8 +472,44 @@ class Runtime:
             listener.task_updated(task)
 
     def _notify(self, task_id: int, seq: int, kind: str, data: JSON) -> None:
+        self.budget.note(kind, data)
         for listener in list(self._listeners):
             listener.task_event(task_id, seq, kind, data)
+
+    def _configure_budget(self) -> None:
+        table = teams_config.budget_settings(self.config)
+        self.budget.per_window = table.max_cost_usd_per_hour
+        self.budget.per_day = table.max_cost_usd_per_day
+        self.budget.window_s = table.window_s
+        self.scheduler.cap = teams_config.max_concurrent_tasks(self.config)
+
+    async def _seed_budget(self) -> None:
+        """Count the last day's model costs from the journal (only with a budget set)."""
+        if not self.budget.active:
+            return
+        for task in await self.store.list_tasks():
+            for ev in await self.store.events(task.id):
+                if ev.kind in ("model_turn", "compaction"):
+                    self.budget.note(ev.kind, ev.data, ev.ts)
+
+    def _gated(self, task_id: int, name: str) -> ModelProvider:
+        """Task ``task_id``'s view of model ``name``: behind the budget and the model's
+        concurrency slot; a budget wait is journaled as ``waiting_budget`` {window,
+        spent_usd, limit_usd, resume_in_s}."""
+        inner = self._provider(name)
+        limit = inner.config.max_concurrent
+        slot = None
+        if limit:
+            slot = self._slots.setdefault(name, asyncio.Semaphore(limit))
+
+        async def waiting(window: str, spent: float, cap: float, resume_in: float) -> None:
+            task = await self.store.get_task(task_id)
+            for ev in await self.store.append(task_id, task.steps, [("waiting_budget", {
+                    "window": window, "spent_usd": round(spent, 6), "limit_usd": cap,
+                    "resume_in_s": round(resume_in, 3)})]):
+                self._notify(ev.task_id, ev.seq, ev.kind, ev.data)
+
+        return GatedProvider(inner, self.budget, slot, waiting)
 
     def _provider(self, name: str) -> ModelProvider:
         if name not in self._providers:
@@ -484,6 +535,7 @@ class Runtime:
             log.info("user config %s changed: reloaded", fresh.user_config_path)
             redact.register_env(m.api_key_env for m in fresh.models.values() if m.api_key_env)
             self.config = fresh
+            self._configure_budget()
 
     def _deps(self, task: TaskRow) -> TaskDeps:
         """What the task's run needs, with its repository's project config applied under the
@@ -516,20 +568,25 @@ class Runtime:
             task.id, question, options, kind)
         services.can_ask = self.can_ask
         from codetap.services import repo_map_for
-        return TaskDeps(self.store, self.config.worktrees_dir, self._provider(task.model), role,
+        return TaskDeps(self.store, self.config.worktrees_dir, self._gated(task.id, task.model),
+                        role,
                         services, project.bash_timeout_s, self._notify,
                         self._publish, repo_map_for(self), project.policy,
                         sandbox=project.sandbox, env_passthrough=project.env_passthrough,
                         warnings=project.warnings, verify=project.verify,
                         user_instructions=self.config.config_dir / "instructions.md",
-                        roles=roles, workflow=flow, providers=self._provider)
+                        roles=roles, workflow=flow,
+                        providers=lambda name: self._gated(task.id, name))
 
     def _launch(self, task: TaskRow) -> None:
         run = asyncio.create_task(self._run(task), name=f"codetap-task-{task.id}")
         self._runs[task.id] = run
 
     async def _run(self, task: TaskRow) -> TaskRow:
+        admitted = False
         try:
+            await self.scheduler.admit(self._priorities.pop(task.id, 0))
+            admitted = True
             deps = None if task.repo_url else self._deps(task)
             task = await self._transition(task.id, TaskState.RUNNING)
             if task.repo_url:
@@ -571,6 +628,8 @@ class Runtime:
             return await self._transition(task.id, TaskState.FAILED, error=f"internal error: {exc!r}")
         finally:
             self._runs.pop(task.id, None)
+            if admitted:
+                self.scheduler.release()
 
     async def _stop(self, task_id: int, target: TaskState) -> None:
         run = self._runs.get(task_id)

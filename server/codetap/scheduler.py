@@ -1,0 +1,159 @@
+"""Task admission, per-model concurrency and budgets across tasks (ARCHITECTURE.md
+"Teams and scheduler").
+
+:class:`Scheduler` admits task runs: at most ``cap`` run at once, the rest wait in
+``queued``, higher ``priority`` first, FIFO within a priority. :class:`GatedProvider` wraps a
+task's model provider: each request first waits while a ``[budget]`` is reached (the task
+journals why, once per wait) and then for a free slot of its model (``[models.x]
+max_concurrent``). :class:`Budget` sums the cost of model calls of all tasks over sliding
+windows (``window_s``, default an hour, and 24 of them for the day), from the journal's
+``model_turn`` and ``compaction`` usage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import heapq
+import itertools
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+from codetap.models.base import ModelProvider
+from codetap.types import JSON, ModelRequest, StreamEvent
+
+
+class Scheduler:
+    """At most ``cap`` admitted runs; waiters by (priority desc, arrival)."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.running = 0
+        self.peak = 0
+        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
+    async def admit(self, priority: int = 0) -> None:
+        """Return once a slot is taken (call :meth:`release` after). Cancellation while
+        waiting gives nothing up."""
+        if self.running < self.cap and not self._waiting:
+            self._take()
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiting, (-priority, next(self._order), fut))
+        try:
+            await fut
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():
+                self.release()  # granted just as it was cancelled: pass the slot on
+            raise
+
+    def release(self) -> None:
+        """Give a slot back; the next waiter (if any) takes it."""
+        self.running -= 1
+        while self._waiting and self.running < self.cap:
+            _, _, fut = heapq.heappop(self._waiting)
+            if not fut.done():
+                self._take()
+                fut.set_result(None)
+
+    @property
+    def queued(self) -> int:
+        """Runs waiting for a slot."""
+        return sum(1 for _, _, f in self._waiting if not f.done())
+
+    def _take(self) -> None:
+        self.running += 1
+        self.peak = max(self.peak, self.running)
+
+
+@dataclass(slots=True)
+class Budget:
+    """USD limits across all tasks per window (``per_window``, e.g. the hour) and per
+    ``day_windows`` windows (the day); None: unbounded. ``clock``: wall time in s."""
+
+    per_window: float | None = None
+    per_day: float | None = None
+    window_s: float = 3600.0
+    day_windows: int = 24
+    clock: Callable[[], float] = time.time
+    _times: list[float] = field(default_factory=list)
+    _costs: list[float] = field(default_factory=list)
+
+    @property
+    def active(self) -> bool:
+        """Whether any limit is set."""
+        return self.per_window is not None or self.per_day is not None
+
+    def add(self, at: float, cost: float) -> None:
+        """Record a model call's cost (USD) at wall time ``at`` (s)."""
+        if cost <= 0:
+            return
+        i = bisect.bisect_right(self._times, at)
+        self._times.insert(i, at)
+        self._costs.insert(i, cost)
+        horizon = self.clock() - self.window_s * self.day_windows
+        drop = bisect.bisect_left(self._times, horizon)
+        if drop:
+            del self._times[:drop], self._costs[:drop]
+
+    def spent(self, window_s: float) -> float:
+        """USD spent in the last ``window_s`` seconds."""
+        start = bisect.bisect_right(self._times, self.clock() - window_s)
+        return sum(self._costs[start:])
+
+    def blocked(self) -> tuple[str, float, float, float] | None:
+        """(window name, spent, limit, seconds until it may move) of the first reached
+        limit; None when under every limit."""
+        for name, limit, span in (("hour", self.per_window, self.window_s),
+                                  ("day", self.per_day, self.window_s * self.day_windows)):
+            if limit is None:
+                continue
+            spent = self.spent(span)
+            if spent >= limit:
+                start = bisect.bisect_right(self._times, self.clock() - span)
+                wait = self._times[start] + span - self.clock() if start < len(self._times) \
+                    else 0.0
+                return name, spent, limit, max(0.01, wait)
+        return None
+
+    def note(self, kind: str, data: JSON, at: float | None = None) -> None:
+        """Count a journal entry's cost (``model_turn`` usage, ``compaction`` usage) at
+        wall time ``at`` (default now)."""
+        if kind not in ("model_turn", "compaction"):
+            return
+        cost = float((data.get("usage") or {}).get("cost_usd") or 0.0)
+        self.add(self.clock() if at is None else at, cost)
+
+
+Waiting = Callable[[str, float, float, float], Awaitable[None]]
+
+
+class GatedProvider(ModelProvider):
+    """``inner`` behind the budget and its model's concurrency slot; ``on_wait(window,
+    spent, limit, resume_in_s)`` is awaited once each time a request starts waiting for
+    the budget."""
+
+    def __init__(self, inner: ModelProvider, budget: Budget,
+                 slot: asyncio.Semaphore | None, on_wait: Waiting) -> None:
+        super().__init__(inner.config)
+        self.inner, self.budget, self.slot, self.on_wait = inner, budget, slot, on_wait
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+        told = False
+        while (block := self.budget.blocked()) is not None:
+            if not told:
+                await self.on_wait(*block)
+                told = True
+            await asyncio.sleep(min(block[3], 60.0))
+        if self.slot is None:
+            async for event in self.inner.stream(request):
+                yield event
+            return
+        async with self.slot:
+            async for event in self.inner.stream(request):
+                yield event
+
+    async def aclose(self) -> None:
+        """The inner provider is shared and closed by its owner."""

@@ -1,0 +1,141 @@
+"""The scheduler across tasks: a concurrency cap with a queue and priorities, per-model
+concurrency, and budgets per window that make steps wait (journaled) and resume when the
+window moves."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any
+
+from codetap.config import Config, Limits
+from codetap.models.base import ModelConfig
+from codetap.runtime import Question, Runtime
+from codetap.scheduler import Budget
+from codetap.types import JSON, TaskState
+from tests.conftest import make_repo
+from tests.unit.agent.test_task_run import session
+
+ACTIVE = {TaskState.RUNNING, TaskState.WAITING}
+
+
+class Watch:
+    """Tracks which tasks are running, the peak, and the order they started in."""
+
+    def __init__(self) -> None:
+        self.active: set[int] = set()
+        self.peak = 0
+        self.started: list[int] = []
+
+    def task_updated(self, task: Any) -> None:
+        if task.state in ACTIVE:
+            if task.id not in self.active:
+                self.started.append(task.id)
+            self.active.add(task.id)
+        else:
+            self.active.discard(task.id)
+        self.peak = max(self.peak, len(self.active))
+
+    def task_event(self, task_id: int, seq: int, kind: str, data: JSON) -> None:
+        pass
+
+    def question(self, q: Question) -> None:
+        pass
+
+
+def config(tmp: Path, turns: list[dict[str, object]], table: JSON, **model: Any) -> Config:
+    path = session(tmp / "m.jsonl", turns)
+    return dataclasses.replace(
+        Config.load(), default_model="m",
+        models={"m": ModelConfig("m", "replay", path=str(path), **model)},
+        limits=Limits(max_cost_usd=1000.0), user_table=table)
+
+
+def finish_turns(delay_ms: int) -> list[dict[str, object]]:
+    return [{"delay_ms": delay_ms, "tool_calls": [{"name": "glob", "arguments": {
+                "pattern": "*"}}]},
+            {"delay_ms": delay_ms, "tool_calls": [{"name": "finish", "arguments": {
+                "summary": "done"}}]}]
+
+
+async def test_cap_of_two_with_ten_tasks(xdg: Path, tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    rt = await Runtime.open(config(tmp_path, finish_turns(200),
+                                   {"scheduler": {"max_concurrent_tasks": 2}}))
+    watch = Watch()
+    rt.subscribe(watch)
+    try:
+        tasks = [await rt.start_task(f"task {i}", repo) for i in range(9)]
+        urgent = await rt.start_task("urgent", repo, priority=5)
+        waiting = [t.id for t in tasks
+                   if (await rt.store.get_task(t.id)).state is TaskState.QUEUED]
+        done = [await rt.wait(t.id) for t in [*tasks, urgent]]
+    finally:
+        await rt.close()
+    assert [t.state for t in done] == [TaskState.READY] * 10, [t.error for t in done]
+    assert watch.peak == 2 and rt.scheduler.peak == 2
+    # The urgent task jumped the queue: it started before every task still queued then.
+    assert waiting, "the machine was too slow to have a queue"
+    assert all(watch.started.index(urgent.id) < watch.started.index(i) for i in waiting)
+    assert watch.started[:2] == [tasks[0].id, tasks[1].id]
+
+
+async def test_model_concurrency_of_one(xdg: Path, tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    rt = await Runtime.open(config(tmp_path, finish_turns(100),
+                                   {"scheduler": {"max_concurrent_tasks": 4}},
+                                   max_concurrent=1))
+    try:
+        start = time.monotonic()
+        tasks = [await rt.start_task(f"task {i}", repo) for i in range(3)]
+        done = [await rt.wait(t.id) for t in tasks]
+        took = time.monotonic() - start
+        turns = []
+        for t in tasks:
+            turns += [e.ts for e in await rt.store.events(t.id) if e.kind == "model_turn"]
+    finally:
+        await rt.close()
+    assert [t.state for t in done] == [TaskState.READY] * 3
+    # Six requests of 100 ms each, one at a time: at least 0.6 s, not ~0.2 s.
+    assert took >= 0.6 and len(turns) == 6
+
+
+async def test_hourly_budget_waits_then_resumes(xdg: Path, tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    turn: dict[str, object] = {"usage": {"input_tokens": 1, "output_tokens": 0},
+                               "tool_calls": [{"name": "glob", "arguments": {"pattern": "*"}}]}
+    last = {**turn, "tool_calls": [{"name": "finish", "arguments": {"summary": "done"}}]}
+    table = {"budget": {"max_cost_usd_per_hour": 1.5, "window_s": 1.0}}
+    # One input token at $1M per million: each turn costs $1.
+    rt = await Runtime.open(config(tmp_path, [turn, turn, last], table,
+                                   input_price_per_mtok=1_000_000.0))
+    try:
+        task = await rt.wait((await rt.start_task("spend", repo)).id)
+        events = await rt.store.events(task.id)
+    finally:
+        await rt.close()
+    assert task.state is TaskState.READY, task.error
+    waits = [e for e in events if e.kind == "waiting_budget"]
+    assert waits and waits[0].data["window"] == "hour"
+    assert waits[0].data["spent_usd"] >= 1.5 and waits[0].data["limit_usd"] == 1.5
+    turns = [e for e in events if e.kind == "model_turn"]
+    assert len(turns) == 3
+    # Every request after a wait was sent once the window had moved past the spending.
+    for w in waits:
+        after = next(t for t in turns if t.seq > w.seq)
+        assert after.ts - w.ts >= w.data["resume_in_s"] - 0.05
+
+
+def test_budget_windows() -> None:
+    now = [1000.0]
+    budget = Budget(per_window=2.0, per_day=3.0, window_s=10.0, clock=lambda: now[0])
+    budget.add(995.0, 1.0)
+    budget.add(999.0, 1.0)
+    assert budget.blocked() == ("hour", 2.0, 2.0, 5.0)
+    now[0] = 1005.5
+    assert budget.blocked() is None
+    now[0] = 1009.5
+    budget.add(1009.5, 1.0)
+    block = budget.blocked()
+    assert block is not None and block[0] == "day" and block[1] == 3.0
