@@ -4,7 +4,9 @@ One database file per tags-query version and Python version
 (``symbols-<fingerprint>-py<XY>.sqlite3`` in the cache directory), so editing a query
 invalidates everything parsed with the old one. Rows are keyed on ``(root, path)`` and
 valid only while the file's ``(mtime_ns, size)`` match: the cache is namespaced by the
-workspace root and never depends on anything else. Tags are stored per file as the
+workspace root and never depends on anything else. A second table keys tags by content,
+``(git blob id, language)``, shared by every root: a new worktree of an indexed repository
+parses only the files whose content was never indexed (:mod:`codetap.index.blobs`). Tags are stored per file as the
 ``marshal`` blob of :func:`codetap.index.tags.encode_rows` (fast to write and read; the
 file name includes the Python version because marshal's format is only promised per
 version).
@@ -29,6 +31,12 @@ CREATE TABLE IF NOT EXISTS files (
     size INTEGER NOT NULL,
     tags BLOB NOT NULL,
     PRIMARY KEY (root, path)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS blobs (
+    sha TEXT NOT NULL,
+    language TEXT NOT NULL,
+    tags BLOB NOT NULL,
+    PRIMARY KEY (sha, language)
 ) WITHOUT ROWID
 """
 
@@ -58,7 +66,7 @@ class TagCache:
         private_sqlite(self.path)
         self.root = str(root)
         with self._connect() as db:
-            db.execute(_SCHEMA)
+            db.executescript(_SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30)
@@ -89,5 +97,36 @@ class TagCache:
             with db:
                 db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)", rows)
                 db.executemany("DELETE FROM files WHERE root = ? AND path = ?", gone)
+        finally:
+            db.close()
+
+    def load_blobs(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], bytes]:
+        """Payloads stored under ``(blob id, language)`` keys; missing keys are absent."""
+        wanted = set(keys)
+        out: dict[tuple[str, str], bytes] = {}
+        if not wanted:
+            return out
+        db = self._connect()
+        try:
+            shas_all = sorted({sha for sha, _ in wanted})
+            for i in range(0, len(shas_all), 400):
+                shas = shas_all[i:i + 400]
+                marks = ",".join("?" * len(shas))
+                for sha, lang, payload in db.execute(
+                        f"SELECT sha, language, tags FROM blobs WHERE sha IN ({marks})", shas):
+                    out[(sha, lang)] = payload
+        finally:
+            db.close()
+        return {k: v for k, v in out.items() if k in wanted}
+
+    def store_blobs(self, rows: dict[tuple[str, str], bytes]) -> None:
+        """Store payloads under ``(blob id, language)`` keys."""
+        if not rows:
+            return
+        db = self._connect()
+        try:
+            with db:
+                db.executemany("INSERT OR REPLACE INTO blobs VALUES (?, ?, ?)",
+                               [(sha, lang, payload) for (sha, lang), payload in rows.items()])
         finally:
             db.close()

@@ -2,7 +2,8 @@
 
 Built from tree-sitter tags (:mod:`codetap.index.tags`), kept in memory for lookups, and
 persisted per file in a SQLite cache (:mod:`codetap.index.cache`) keyed on
-``(root, path, mtime_ns, size)``. :meth:`SymbolIndex.build` and :meth:`SymbolIndex.refresh`
+``(root, path, mtime_ns, size)`` and, for files clean in a git worktree, on their content
+(blob id): another worktree of the same repository parses only what differs. :meth:`SymbolIndex.build` and :meth:`SymbolIndex.refresh`
 are synchronous and may parse for seconds on a cold, large workspace: async callers use
 :meth:`SymbolIndex.build_async` / :meth:`SymbolIndex.refresh_async` (``asyncio.to_thread``)
 so the event loop never blocks. Lookups are cheap and safe from any thread.
@@ -18,6 +19,7 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
+from codetap.index.blobs import clean_blob_ids
 from codetap.index.cache import TagCache
 from codetap.index.languages import language_for_path
 from codetap.index.parse import default_workers, parse_files
@@ -130,9 +132,10 @@ class SymbolIndex:
                     except ValueError:
                         pass
                 to_parse[rel] = key
+            fresh: dict[str, tuple[int, int, bytes]] = {}
+            content = self._by_content(to_parse, updates, fresh) if not named else {}
             parsed = parse_files(self.root, list(to_parse), self.workers)
             self.parse_count += len(parsed)
-            fresh: dict[str, tuple[int, int, bytes]] = {}
             for rel, result in parsed.items():
                 if result is None:
                     if rel in known:
@@ -140,6 +143,8 @@ class SymbolIndex:
                     continue
                 fresh[rel] = (*to_parse[rel], result[1])
                 updates[rel] = (*to_parse[rel], tuple(result[0]))
+            self._cache.store_blobs({content[rel]: fresh[rel][2] for rel in content
+                                     if rel in fresh and rel in parsed})
             stale = set(cached) - set(candidates) if first and not named else set()
             self._cache.store(fresh, removed | stale)
             with self._lock:
@@ -151,6 +156,39 @@ class SymbolIndex:
                     self._add(rel, entry, owned)
                 self._built = True
             return sorted(removed | set(updates))
+
+    def _by_content(
+        self, to_parse: dict[str, tuple[int, int]],
+        updates: dict[str, tuple[int, int, tuple[Tag, ...]]],
+        fresh: dict[str, tuple[int, int, bytes]],
+    ) -> dict[str, tuple[str, str]]:
+        """Take the files of ``to_parse`` whose content (git blob id) was indexed before,
+        in any worktree, out of it into ``updates`` and ``fresh``; the content keys of
+        those left to parse (to store their tags under)."""
+        if not to_parse:
+            return {}
+        ids = clean_blob_ids(self.root)
+        keys: dict[str, tuple[str, str]] = {}
+        for rel in to_parse:
+            lang = language_for_path(rel)
+            if rel in ids and lang is not None:
+                keys[rel] = (ids[rel], lang)
+        if not keys:
+            return {}
+        stored = self._cache.load_blobs(keys.values())
+        for rel, key in list(keys.items()):
+            payload = stored.get(key)
+            if payload is None:
+                continue
+            try:
+                tags = tuple(decode_tags(rel, payload))
+            except ValueError:
+                continue
+            stat_key = to_parse.pop(rel)
+            updates[rel] = (*stat_key, tags)
+            fresh[rel] = (*stat_key, payload)
+            del keys[rel]
+        return keys
 
     async def build_async(self) -> list[str]:
         """:meth:`build` in a worker thread."""
