@@ -93,6 +93,9 @@ class Checkpointer:
                       input="".join(p + "\0" for p in paths).encode(errors="surrogateescape"))
 
 
+_GITLINK = 0o160000
+
+
 class _FilterDriver(Exception):
     """The repository configures a filter driver, which only the git CLI runs."""
 
@@ -120,11 +123,13 @@ def _commit_paths(worktree: Path, message: str, paths: list[str]) -> tuple[str, 
 
 def _stage(repo: pygit2.Repository, tree: _TreeEdit, worktree: Path, rel: str) -> bool:
     """Put ``rel``'s worktree state into ``tree``; False when it is skipped (a ``.git``
-    path, a directory, or an untracked file git ignores, as ``git add -A`` would)."""
+    path, a directory, a file inside a submodule, or an untracked file git ignores, as
+    ``git add -A`` would)."""
     import pygit2
 
     parts = rel.split("/")
-    if ".git" in parts or any(p in ("", ".", "..") for p in parts):
+    if ".git" in parts or any(p in ("", ".", "..") for p in parts) \
+            or tree.inside_submodule(parts):
         return False
     try:
         st = os.lstat(worktree / rel)
@@ -174,6 +179,18 @@ class _TreeEdit:
         self.tree = tree
         self.children: dict[str, _TreeEdit] = {}
         self.entries: dict[str, tuple[pygit2.Oid, int] | None] = {}
+
+    def inside_submodule(self, parts: list[str]) -> bool:
+        """Whether a leading directory of ``parts`` is a submodule (gitlink) entry."""
+        if self.tree is None:
+            return False
+        for i in range(1, len(parts)):
+            prefix = "/".join(parts[:i])
+            if prefix not in self.tree:
+                return False
+            if self.tree[prefix].filemode == _GITLINK:
+                return True
+        return False
 
     def tracked(self, rel: str) -> bool:
         """Whether the original tree has an entry at ``rel``."""

@@ -109,3 +109,20 @@ async def test_attributes_still_convert_what_is_staged(tmp_path: Path) -> None:
     # (tgit.git decodes without newline translation, unlike the text-mode helper)
     assert await tgit.git(wt, "cat-file", "blob", f"{tip}:d/a.txt") == "one\ntwo\n"
     assert await tgit.git(wt, "cat-file", "blob", f"{tip}:b.txt") == "one\r\ntwo\r\n"
+
+
+async def test_files_inside_a_submodule_are_not_staged(tmp_path: Path) -> None:
+    """A gitlink entry stays a gitlink: a file written under it (as ``git add -A`` would
+    refuse to) is skipped, not turned into a tree replacing the submodule."""
+    repo = make_repo(tmp_path / "r", {"a.py": "a = 1\n"})
+    fake = "1" * 40
+    git(repo, "update-index", "--add", "--cacheinfo", f"160000,{fake},vendor/lib")
+    git(repo, "commit", "-q", "-m", "submodule")
+    wt = tmp_path / "wt"
+    git(repo, "worktree", "add", "-q", str(wt), "HEAD")
+    (wt / "vendor" / "lib").mkdir(parents=True, exist_ok=True)
+    (wt / "vendor" / "lib" / "x.py").write_text("x\n")
+    (wt / "a.py").write_text("a = 2\n")
+    tip = await Checkpointer(wt).commit("step 1", ["vendor/lib/x.py", "a.py"])
+    assert changed_in(wt, tip) == ["a.py"]
+    assert git(wt, "ls-tree", tip, "vendor/lib").split()[:3] == ["160000", "commit", fake]
