@@ -169,7 +169,9 @@ async def test_fork_bomb_is_stopped_by_the_process_limit(ctx: ToolContext) -> No
     marker = f"bomb{uuid.uuid4().hex[:8]}"
     started = time.monotonic()
     try:
-        result = await bash(ctx, f"timeout 5 bash -c ':(){{ :|:& }};: # {marker}'; "
+        # Each copy lives 2 s after spawning two more, so the bomb reaches the limit while
+        # the shell still runs (a bomb whose copies exit at once may not, before teardown).
+        result = await bash(ctx, f"timeout 5 bash -c ':(){{ :|:& sleep 2; }};: # {marker}'; "
                                  "echo survived", timeout_s=30)
     finally:
         for p in bomb_processes(marker):
