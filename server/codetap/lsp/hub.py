@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from codetap.lsp.decisions import Decisions
+from codetap.lsp.eventframe import EventFrame
 from codetap.types import TaskState
 
 if TYPE_CHECKING:
@@ -37,8 +38,7 @@ class Member(Protocol):
     def on_task_updated(self, task: TaskRecord) -> None:
         """A task changed state or progressed."""
 
-    def on_task_event(self, task_id: int, seq: int, kind: str, data: dict[str, Any],
-                      root: Path | None) -> None:
+    def on_task_event(self, event: EventFrame, root: Path | None) -> None:
         """A journal entry of a task (``root``: its workspace root, None if not known)."""
 
     def ask(self, q: Question) -> None:
@@ -124,8 +124,9 @@ class Hub:
 
     def task_event(self, task_id: int, seq: int, kind: str, data: dict[str, Any]) -> None:
         root = self._roots.get(task_id)
+        event = EventFrame(task_id, seq, kind, data)  # encoded once, for every session
         for s in list(self.sessions):
-            s.on_task_event(task_id, seq, kind, data, root)
+            s.on_task_event(event, root)
 
     def question(self, q: Question) -> None:
         key = (q.task_id, q.question_id)

@@ -29,11 +29,11 @@ from codetap.lsp.convert import task_info, uri_to_path
 from codetap.lsp.framing import frame
 from codetap.lsp.suggest import SuggestionBook
 from codetap.protocol import methods
-from codetap.protocol.large import shrink
-from codetap.protocol.models import ClientOptions, TaskEventParams, dump
+from codetap.protocol.models import ClientOptions, dump
 from codetap.types import TaskState
 
 if TYPE_CHECKING:
+    from codetap.lsp.eventframe import EventFrame
     from codetap.lsp.hub import Hub
     from codetap.runtime import Question, TaskRecord
 
@@ -194,19 +194,15 @@ class Session:
         elif self.book.has(task.id):
             self.book.clear(task.id)
 
-    def on_task_event(
-        self, task_id: int, seq: int, kind: str, data: dict[str, Any], root: Path | None
-    ) -> None:
+    def on_task_event(self, event: EventFrame, root: Path | None) -> None:
         """Forward one journal entry if the client asked for them (``events``) and the
         task's ``root`` (None: not known yet) is under its workspace."""
         if self.closed or not self.initialized or not self.options.events:
             return
         if root is not None and not self._covers(root):
             return
-        small, partial = shrink(str(task_id), seq, data)
-        body = TaskEventParams(id=str(task_id), seq=seq, kind=kind, data=small,
-                               partial=partial or None)
-        self.notify(methods.TASK_EVENT, dump(body))
+        if self.writer is not None and not self.writer.is_closing():
+            self.writer.write(event.bytes())
 
     def _progress(self, task: TaskRecord) -> None:
         caps = self.server.client_capabilities
