@@ -152,7 +152,8 @@ class Runtime:
             rt = cls(config, await Store.open(config.db_path, config.store_synchronous))
         except BaseException:
             if lock is not None:
-                lock.close()
+                from codetap.daemon.lock import release_lock
+                release_lock(lock)
             raise
         rt._lock = lock
         for listener in listeners:
@@ -187,7 +188,8 @@ class Runtime:
             await self.services.pool.shutdown()
         await self.store.close()
         if self._lock is not None:
-            self._lock.close()
+            from codetap.daemon.lock import release_lock
+            release_lock(self._lock)
             self._lock = None
 
     def subscribe(self, listener: RuntimeListener) -> Callable[[], None]:

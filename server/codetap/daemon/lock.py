@@ -34,7 +34,9 @@ def read_pid(paths: DaemonPaths) -> int | None:
 
 def acquire_lock(paths: DaemonPaths) -> IO[bytes]:
     """Hold the daemon lock for as long as the returned file stays open; DaemonRunning if
-    taken. The file is opened close-on-exec, so no child process keeps the lock alive."""
+    taken. No child process keeps the lock alive: the file is close-on-exec, and a child
+    forked without exec (a process pool's worker) closes its copy at once, so a killed
+    owner's helpers never block the next owner."""
     fh = open(paths.lock, "a+b")  # noqa: SIM115 - the open file *is* the lock
     os.chmod(paths.lock, 0o600)
     try:
@@ -42,7 +44,31 @@ def acquire_lock(paths: DaemonPaths) -> IO[bytes]:
     except BlockingIOError:
         fh.close()
         raise DaemonRunning(paths, read_pid(paths)) from None
+    _held.add(fh.fileno())
     return fh
+
+
+_held: set[int] = set()
+
+
+def _close_in_child() -> None:
+    """After a fork, drop the child's references to held locks (flock belongs to the open
+    file description, which a forked child shares: it would keep the lock after we die)."""
+    for fd in _held:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _held.clear()
+
+
+def release_lock(fh: IO[bytes]) -> None:
+    """Release a lock from :func:`acquire_lock` (closing its file)."""
+    _held.discard(fh.fileno())
+    fh.close()
+
+
+os.register_at_fork(after_in_child=_close_in_child)
 
 
 def lock_is_held(paths: DaemonPaths) -> bool:

@@ -19,7 +19,7 @@ from contextlib import suppress
 from typing import Any
 
 from codetap.config import Config
-from codetap.daemon.lock import acquire_lock, read_pid
+from codetap.daemon.lock import acquire_lock, read_pid, release_lock
 from codetap.daemon.paths import DaemonPaths
 
 log = logging.getLogger(__name__)
@@ -121,4 +121,4 @@ class Daemon:
             with suppress(FileNotFoundError):
                 if read_pid(self.paths) == os.getpid():
                     self.paths.pid.unlink()
-            lock.close()
+            release_lock(lock)
