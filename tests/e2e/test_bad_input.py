@@ -13,7 +13,8 @@ from pygls.exceptions import JsonRpcException
 from tests.e2e.conftest import Editor, Env
 
 from codetap.daemon.control import start_detached
-from codetap.lsp.framing import frame, read_message
+from codetap.lsp.framing import read_message
+from codetap.lsp.wire import frame
 
 
 class Raw:

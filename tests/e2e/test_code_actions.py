@@ -17,7 +17,8 @@ from tests.e2e.conftest import CALC, Editor, Env, connect, write_config
 from tests.e2e.test_bad_input import Raw
 
 from codetap.daemon.control import stop
-from codetap.lsp.framing import frame, read_message
+from codetap.lsp.framing import read_message
+from codetap.lsp.wire import frame
 
 
 def rng(l1: int, c1: int, l2: int, c2: int) -> lsp.Range:

@@ -16,7 +16,6 @@ Exit codes (README.md "Exit codes"), for every command:
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
@@ -72,6 +71,8 @@ def with_client(fn: Callable[[Client], Awaitable[int]], *, start_daemon: bool = 
     """Connect to the daemon (started if none runs and ``start_daemon``), run ``fn`` and
     exit with the code it returns. Daemon errors become one ``error:`` line: exit 5 when
     the daemon cannot be reached, 2 for other codetap errors."""
+    import asyncio  # here: `codetap run --detach` next to a daemon never needs it
+
     from codetap.errors import CodetapError
     from codetap.sdk.client import Client
     from codetap.sdk.errors import DaemonUnreachable

@@ -1,4 +1,5 @@
-"""Talking to a running daemon from the CLI (one JSON-RPC request over its socket)."""
+"""Talking to a running daemon from the CLI (one JSON-RPC request over its socket),
+synchronously: no asyncio, no SDK, for the commands that must start fast."""
 
 from __future__ import annotations
 
@@ -10,12 +11,10 @@ from typing import Any
 def daemon_request(method: str, params: dict[str, Any], timeout: float = 10.0) -> dict[str, Any] | None:
     """Send one LSP request to the daemon; its result, or None when no daemon is running.
 
-    Raises click.ClickException with the daemon's message for a JSON-RPC error.
+    Raises :class:`DaemonRequestError` with the daemon's message for a JSON-RPC error.
     """
-    import click
-
-    from codetap.daemon.connection import frame
     from codetap.daemon.paths import DaemonPaths
+    from codetap.lsp.wire import frame
     path = DaemonPaths.from_env().socket
     if not path.exists():
         return None
@@ -36,9 +35,13 @@ def daemon_request(method: str, params: dict[str, Any], timeout: float = 10.0) -
         reply = _read(sock, 2)
         send({"jsonrpc": "2.0", "id": 3, "method": "shutdown"})
     if "error" in reply:
-        raise click.ClickException(reply["error"].get("message", "daemon error"))
+        raise DaemonRequestError(reply["error"].get("message", "daemon error"))
     result: dict[str, Any] = reply["result"]
     return result
+
+
+class DaemonRequestError(Exception):
+    """The daemon answered a request with a JSON-RPC error (the message is its text)."""
 
 
 def _read(sock: socket.socket, want_id: int) -> dict[str, Any]:

@@ -59,13 +59,15 @@ def run(intent: str | None, repo: Path, model: str | None, workflow: str | None,
     config error, 3 cancelled, 4 not finished, 5 daemon unreachable).
     """
     text = read_intent(intent)
+    params: dict[str, Any] = {"intent": text, "root_uri": repo.resolve().as_uri()}
+    if model:
+        params["model"] = model
+    if workflow:
+        params["workflow"] = workflow
+    if detach:
+        _detach_fast(params, as_json)  # returns only when no daemon runs yet
 
     async def go(client: Client) -> int:
-        params: dict[str, Any] = {"intent": text, "root_uri": repo.resolve().as_uri()}
-        if model:
-            params["model"] = model
-        if workflow:
-            params["workflow"] = workflow
         info = await client.call("codetap/task/start", params)
         if detach:
             out(json.dumps(info, indent=2, ensure_ascii=False) if as_json else str(info["id"]))
@@ -77,6 +79,26 @@ def run(intent: str | None, repo: Path, model: str | None, workflow: str | None,
                             as_json=as_json)
 
     with_client(go)
+
+
+def _detach_fast(params: dict[str, Any], as_json: bool) -> None:
+    """``run --detach`` next to a running daemon: one synchronous request (no asyncio, no
+    SDK import), the id printed, exit. Returns when no daemon answers (the caller then
+    starts one through the SDK)."""
+    import sys
+
+    from codetap.cli.output import EXIT_USAGE, error
+    from codetap.cli.remote import DaemonRequestError, daemon_request
+    try:
+        info = daemon_request("codetap/task/start", params)
+    except DaemonRequestError as exc:
+        error(str(exc))
+        sys.exit(EXIT_USAGE)
+    except OSError:
+        return
+    if info is not None:
+        out(json.dumps(info, indent=2, ensure_ascii=False) if as_json else str(info["id"]))
+        sys.exit(EXIT_OK)
 
 
 def _read(fn: Any) -> Any:

@@ -7,10 +7,10 @@ from __future__ import annotations
 from codetap.lsp.framing import (
     FrameError,
     FrameReader,
-    frame,
     handle_body,
     read_message,
     serve,
 )
+from codetap.lsp.wire import frame
 
 __all__ = ["FrameError", "FrameReader", "frame", "handle_body", "read_message", "serve"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from codetap.lsp.framing import frame
+from codetap.lsp.wire import frame
 from codetap.protocol import methods
 from codetap.protocol.large import shrink
 from codetap.protocol.models import TaskEventParams, dump

@@ -23,17 +23,13 @@ from typing import Any
 from pygls.exceptions import JsonRpcException
 from pygls.protocol import JsonRPCProtocol
 
+from codetap.lsp.wire import frame
+
 log = logging.getLogger(__name__)
 
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
 MAX_BODY = 64 * 1024 * 1024
-
-
-def frame(payload: dict[str, Any]) -> bytes:
-    """``payload`` as one LSP base-protocol message (header + JSON body)."""
-    body = json.dumps(payload, separators=(",", ":")).encode()
-    return b"Content-Length: %d\r\n\r\n" % len(body) + body
 
 
 def _error(msg_id: Any, code: int, message: str) -> dict[str, Any]:

@@ -26,8 +26,8 @@ from pygls.lsp.server import LanguageServer
 from codetap.errors import CodetapError
 from codetap.lsp.ask import prompt
 from codetap.lsp.convert import task_info, uri_to_path
-from codetap.lsp.framing import frame
 from codetap.lsp.suggest import SuggestionBook
+from codetap.lsp.wire import frame
 from codetap.protocol import methods
 from codetap.protocol.models import ClientOptions, dump
 from codetap.types import TaskState
