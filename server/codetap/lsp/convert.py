@@ -12,7 +12,7 @@ from pygls.uris import from_fs_path, to_fs_path
 from codetap.protocol.models import Scope, TaskInfo, UsageInfo, VerificationInfo
 
 if TYPE_CHECKING:
-    from codetap.runtime import TaskRecord
+    from codetap.store import TaskRow as TaskRecord
 
 
 def path_to_uri(path: Path) -> str:
