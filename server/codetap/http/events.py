@@ -42,6 +42,7 @@ class _Feed:
 
     def __init__(self) -> None:
         self.rows: list[Row] = []
+        self.encoded: dict[int, dict[str, str]] = {}  # seq -> its SSE event, built once
         self.last = 0
         self.version = 0
         self.read = -1
@@ -96,11 +97,25 @@ class EventHub:
                         feed.rows.extend(rows)
                         feed.last = rows[-1][0]
                 del feed.rows[:-BUFFER]
+                if feed.rows:
+                    first = feed.rows[0][0]
+                    for seq in [s for s in feed.encoded if s < first]:
+                        del feed.encoded[seq]
                 feed.read = version
         if feed.rows and feed.rows[0][0] <= after + 1:
             start = after + 1 - feed.rows[0][0]
             return feed.rows[start:start + PAGE], len(feed.rows) > start + PAGE
         return await self.journal.after(task_id, after, PAGE)
+
+    def event(self, task_id: int, row: Row) -> dict[str, str]:
+        """``row`` as an SSE event, encoded once for all of the task's streams."""
+        feed = self._feeds.get(task_id)
+        if feed is None:
+            return sse_event(task_id, row)
+        found = feed.encoded.get(row[0])
+        if found is None:
+            found = feed.encoded[row[0]] = sse_event(task_id, row)
+        return found
 
     def _wake(self, task_id: int) -> None:
         feed = self._feeds.get(task_id)
@@ -143,7 +158,7 @@ async def stream(task_id: int, after: int, runtime: RuntimeAPI,
             while more:
                 rows, more = await hub.rows_after(task_id, last)
                 for row in rows:
-                    yield sse_event(task_id, row)
+                    yield hub.event(task_id, row)
                     last = row[0]
                     check = check or row[3] == "state"
             if check:
