@@ -54,8 +54,11 @@ def load_config(repo: Path | None = None) -> Config:
 
 
 async def with_store(fn: Callable[[Store], Awaitable[T]]) -> T:
-    """Open the database read/write for a short command and close it afterwards."""
-    store = await Store.open(load_config().db_path)
+    """Run ``fn`` on a read-only connection to the database (the reading commands: tasks,
+    show, diff, log, report), closed afterwards. The daemon's worker is the one writer; only
+    when no database exists yet is it created here (empty, nobody owns anything yet)."""
+    path = load_config().db_path
+    store = await (Store.open_readonly(path) if path.exists() else Store.open(path))
     try:
         return await fn(store)
     finally:
