@@ -298,18 +298,8 @@ class Runtime:
         rel_overlay = {p.resolve().relative_to(repo_dir).as_posix(): t for p, t in
                        (overlay or {}).items() if p.resolve().is_relative_to(repo_dir)}
         base = await git.snapshot(repo_dir, rel_overlay)
-        with self.store.atomic():  # the task, its webhook and its task.created messages
-            task = await self.store.create_task(intent=intent, root=repo_dir, scope=scope,
-                                                model=model_cfg.name, workflow=workflow)
-            name = branch_name(self.config.git.branch_template, task.id, branch)
-            task = await self.store.update_task(task.id, branch=name,
-                                                base_commit=base, tip_commit=base)
-            self.webhooks.created(task, hook)
-        self.webhooks.deliverer.wake()
-        await self._publish(task)
-        self._priorities[task.id] = priority
-        self._launch(task)
-        return task
+        return await self._create(intent, repo_dir, scope, model_cfg.name, workflow, branch,
+                                  hook, priority, base_commit=base, tip_commit=base)
 
     async def _start_remote(self, intent: str, remote: RemoteStart, scope: JSON | None,
                             model: str | None, workflow: str | None,
@@ -317,12 +307,20 @@ class Runtime:
                             priority: int = 0) -> TaskRecord:
         model_cfg = self.config.model(model)
         workflow = self._workflow(workflow)
+        return await self._create(intent, remote.mirror, scope, model_cfg.name, workflow,
+                                  branch, hook, priority, repo_url=remote.url,
+                                  remote=remote.options)
+
+    async def _create(self, intent: str, root: Path, scope: JSON | None, model: str,
+                      workflow: str, branch: str | None, hook: TaskWebhook | None,
+                      priority: int, **fields: Any) -> TaskRecord:
+        """Write the task, its branch name, ``fields``, its webhook and its task.created
+        messages in one transaction, then tell the listeners and schedule it."""
         with self.store.atomic():
-            task = await self.store.create_task(intent=intent, root=remote.mirror, scope=scope,
-                                                model=model_cfg.name, workflow=workflow)
+            task = await self.store.create_task(intent=intent, root=root, scope=scope,
+                                                model=model, workflow=workflow)
             name = branch_name(self.config.git.branch_template, task.id, branch)
-            task = await self.store.update_task(task.id, branch=name, repo_url=remote.url,
-                                                remote=remote.options)
+            task = await self.store.update_task(task.id, branch=name, **fields)
             self.webhooks.created(task, hook)
         self.webhooks.deliverer.wake()
         await self._publish(task)
