@@ -129,7 +129,6 @@ class Runtime:
         self.budget = Budget()
         self._configure_budget()
         self._slots: dict[str, asyncio.Semaphore] = {}
-        self._priorities: dict[int, int] = {}
 
     @classmethod
     async def open(
@@ -279,8 +278,8 @@ class Runtime:
         database, its secret never in TaskInfo, the journal or the logs.
 
         The task waits in ``queued`` until the scheduler admits it (``[scheduler]
-        max_concurrent_tasks``): higher ``priority`` first, FIFO within a priority (the
-        priority is not persisted: a task resumed after a restart has priority 0)."""
+        max_concurrent_tasks``): higher ``priority`` first, FIFO within a priority (kept
+        with the task, so a restart keeps the order)."""
         self._reload_config()
         hook = self.webhooks.configure(webhook)
         remote = remote_start(self.config.data_dir, repo, push, pull_request) if repo else None
@@ -318,13 +317,13 @@ class Runtime:
         messages in one transaction, then tell the listeners and schedule it."""
         with self.store.atomic():
             task = await self.store.create_task(intent=intent, root=root, scope=scope,
-                                                model=model, workflow=workflow)
+                                                model=model, workflow=workflow,
+                                                priority=priority)
             name = branch_name(self.config.git.branch_template, task.id, branch)
             task = await self.store.update_task(task.id, branch=name, **fields)
             self.webhooks.created(task, hook)
         self.webhooks.deliverer.wake()
         await self._publish(task)
-        self._priorities[task.id] = priority
         self._launch(task)
         return task
 
@@ -585,7 +584,7 @@ class Runtime:
     async def _run(self, task: TaskRow) -> TaskRow:
         admitted = False
         try:
-            await self.scheduler.admit(self._priorities.pop(task.id, 0))
+            await self.scheduler.admit(task.priority)
             admitted = True
             deps = None if task.repo_url else self._deps(task)
             task = await self._transition(task.id, TaskState.RUNNING)

@@ -118,6 +118,16 @@ MIGRATIONS: list[str] = [
     ALTER TABLE tasks ADD COLUMN remote TEXT;
     ALTER TABLE tasks ADD COLUMN pull_request_url TEXT;
     """,
+    # 5 -> 6: teams and the queue (issue 19): a sub-task's parent (NULL for a top-level
+    # task), its role and sub-task key within the parent's plan (NULL at top level), and
+    # the scheduling priority (higher runs first), kept so a restart keeps the order.
+    """
+    ALTER TABLE tasks ADD COLUMN parent_id INTEGER;
+    ALTER TABLE tasks ADD COLUMN role TEXT;
+    ALTER TABLE tasks ADD COLUMN subtask TEXT;
+    ALTER TABLE tasks ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX tasks_parent ON tasks(parent_id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -89,6 +89,10 @@ class TaskRow:
     repo_url: str | None = None
     remote: JSON | None = None
     pull_request_url: str | None = None
+    parent_id: int | None = None
+    role: str | None = None
+    subtask: str | None = None
+    priority: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +121,7 @@ class Checkpoint:
 _TASK_COLUMNS = (
     "id, intent, state, root, worktree, branch, base_commit, tip_commit, scope, model, workflow, "
     "steps, input_tokens, output_tokens, cost_usd, created_at, updated_at, ended_at, summary, error, "
-    "verification, repo_url, remote, pull_request_url"
+    "verification, repo_url, remote, pull_request_url, parent_id, role, subtask, priority"
 )
 
 
@@ -130,6 +134,7 @@ def _task(row: sqlite3.Row | tuple[Any, ...]) -> TaskRow:
         usage=Usage(r[12], r[13], r[14]), created_at=r[15], updated_at=r[16], ended_at=r[17],
         summary=r[18], error=r[19], verification=json.loads(r[20]) if r[20] else None,
         repo_url=r[21], remote=json.loads(r[22]) if r[22] else None, pull_request_url=r[23],
+        parent_id=r[24], role=r[25], subtask=r[26], priority=r[27],
     )
 
 
@@ -233,15 +238,18 @@ class Store:
     # -- tasks -----------------------------------------------------------------
 
     async def create_task(
-        self, *, intent: str, root: Path, scope: JSON | None, model: str, workflow: str
+        self, *, intent: str, root: Path, scope: JSON | None, model: str, workflow: str,
+        priority: int = 0, parent_id: int | None = None, role: str | None = None,
+        subtask: str | None = None,
     ) -> TaskRow:
-        """Insert a ``queued`` task and return it."""
+        """Insert a ``queued`` task and return it (a sub-task names its ``parent_id``)."""
         ts = now_rfc3339()
         cur = self._w.execute(
             "INSERT INTO tasks (intent, state, root, scope, model, workflow, created_at, "
-            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "updated_at, priority, parent_id, role, subtask) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (intent, TaskState.QUEUED.value, str(root), _dumps(scope) if scope else None,
-             model, workflow, ts, ts),
+             model, workflow, ts, ts, priority, parent_id, role, subtask),
         )
         assert cur.lastrowid is not None
         return self._get(cur.lastrowid)
