@@ -73,6 +73,10 @@ def task_info(task: TaskRecord) -> TaskInfo:
         verification=_verification(task.verification),
         repo_url=task.repo_url,
         pull_request_url=task.pull_request_url,
+        parent_id=str(task.parent_id) if task.parent_id is not None else None,
+        role=task.role,
+        subtask=task.subtask,
+        priority=task.priority,
     )
 
 

@@ -71,7 +71,10 @@ class VerificationInfo(_Wire):
 
 
 class TaskInfo(_Wire):
-    """A task as editors see it (result of most requests, body of codetap/task/updated)."""
+    """A task as editors see it (result of most requests, body of codetap/task/updated).
+
+    A sub-task of a team workflow names its ``parent_id``, its ``role`` and the plan's
+    ``subtask`` key it carries out; ``priority``: higher is admitted first."""
 
     id: str
     intent: str
@@ -89,6 +92,10 @@ class TaskInfo(_Wire):
     verification: VerificationInfo | None = None
     repo_url: str | None = None
     pull_request_url: str | None = None
+    parent_id: str | None = None
+    role: str | None = None
+    subtask: str | None = None
+    priority: int = 0
 
 
 class WebhookParams(_Wire):

@@ -124,7 +124,7 @@
 ---@class codetap.TaskIdParams
 ---@field id string min length 1, max length 32
 
----A task as editors see it (result of most requests, body of codetap/task/updated).
+---A task as editors see it (result of most requests, body of codetap/task/updated). A sub-task of a team workflow names its `parent_id`, its `role` and the plan's `subtask` key it carries out; `priority`: higher is admitted first.
 ---@class codetap.TaskInfo
 ---@field id string
 ---@field intent string
@@ -142,6 +142,10 @@
 ---@field verification? codetap.VerificationInfo
 ---@field repo_url? string
 ---@field pull_request_url? string
+---@field parent_id? string
+---@field role? string
+---@field subtask? string
+---@field priority integer default 0
 
 ---codetap/task/list params: optional filters by repository and states.
 ---@class codetap.TaskListParams

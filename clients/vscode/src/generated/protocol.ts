@@ -192,7 +192,7 @@ export interface TaskIdParams {
   id: string;
 }
 
-/** A task as editors see it (result of most requests, body of codetap/task/updated). */
+/** A task as editors see it (result of most requests, body of codetap/task/updated). A sub-task of a team workflow names its `parent_id`, its `role` and the plan's `subtask` key it carries out; `priority`: higher is admitted first. */
 export interface TaskInfo {
   id: string;
   intent: string;
@@ -210,6 +210,11 @@ export interface TaskInfo {
   verification?: VerificationInfo;
   repo_url?: string;
   pull_request_url?: string;
+  parent_id?: string;
+  role?: string;
+  subtask?: string;
+  /** default 0 */
+  priority: number;
 }
 
 /** codetap/task/list params: optional filters by repository and states. */
