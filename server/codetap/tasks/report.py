@@ -22,12 +22,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from codetap.agent.roles import WORKFLOWS
 from codetap.errors import WorkspaceError
 from codetap.store import Event, Store, TaskRow
 from codetap.tasks import git
+from codetap.tasks.usage import usage_by_role
 from codetap.types import JSON
 
 MAX_FAILURES = 20
@@ -175,35 +175,10 @@ def _verification(events: Sequence[Event]) -> JSON | None:
 
 
 def _roles(task: TaskRow, events: Sequence[Event]) -> list[JSON]:
-    """Per role: model, steps, tokens, cost and time. A ``model_turn`` names its role when
-    the loop records one; else the task's workflow has one role (``coder`` today). A step's
-    time runs from the previous step's last entry to its own last entry."""
+    """Per role and model: steps, tokens, cost and time (:func:`codetap.tasks.usage.
+    usage_by_role`). A turn without a role counts for the workflow's first role."""
     default = WORKFLOWS.get(task.workflow, ("coder",))[0]
-    roles: dict[str, JSON] = {}
-    step_role: dict[int, str] = {}
-    last_ts: dict[int, float] = {}
-    first_ts = events[0].ts if events else 0.0
-    for ev in events:
-        last_ts[ev.step] = ev.ts
-        if ev.kind != "model_turn":
-            continue
-        name = str(ev.data.get("role") or default)
-        step_role[ev.step] = name
-        r = roles.setdefault(name, {"role": name, "model": ev.data.get("model") or task.model,
-                                    "steps": 0, "input_tokens": 0, "output_tokens": 0,
-                                    "cost_usd": 0.0, "time_s": 0.0})
-        usage: dict[str, Any] = ev.data.get("usage") or {}
-        r["steps"] += 1
-        r["input_tokens"] += int(usage.get("input_tokens", 0))
-        r["output_tokens"] += int(usage.get("output_tokens", 0))
-        r["cost_usd"] = round(r["cost_usd"] + float(usage.get("cost_usd", 0.0)), 6)
-    previous = first_ts
-    for step in sorted(last_ts):
-        if step in step_role:
-            roles[step_role[step]]["time_s"] = round(
-                roles[step_role[step]]["time_s"] + max(0.0, last_ts[step] - previous), 3)
-        previous = max(previous, last_ts[step])
-    return list(roles.values())
+    return usage_by_role(events, default_role=default, default_model=task.model)
 
 
 def _failures(events: Sequence[Event]) -> tuple[list[JSON], int]:
