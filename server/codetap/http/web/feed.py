@@ -7,6 +7,9 @@ so a page shows the queue depth without asking. A new stream starts with one
 
 ``GET /v1/stats``: ``{counts, hours: [{start, <state>: n ...}] }`` -- the tasks created in
 each of the last 24 hours by their state now (for the panel's tasks-per-state plot).
+
+``GET /v1/scheduler``: queue depth, running tasks against the cap, budget use
+(:meth:`.queue.QueueView.snapshot`); each ``event: task`` carries it too, as ``scheduler``.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from fastapi import APIRouter, Depends, Request
 from sse_starlette import EventSourceResponse
 
 from codetap.http.app import Context, context
+from codetap.http.web.queue import queue_view
 
 if TYPE_CHECKING:
     from codetap.runtime import Question, TaskRecord
@@ -34,11 +38,13 @@ QUEUE = 1000
 
 
 def row(task: Any) -> dict[str, Any]:
-    """A task as a list row: ``{id, intent, state, model, repo, branch, created_at,
-    updated_at, steps, tokens, cost_usd}`` (``repo``: the URL of a remote task, else the
-    repository's path)."""
+    """A task as a list row: ``{id, intent, state, role, model, repo, branch, created_at,
+    updated_at, steps, tokens, cost_usd, parent_id, subtask, pull_request_url}`` (``repo``:
+    the URL of a remote task, else the repository's path; ``role``, ``parent_id``,
+    ``subtask``, ``pull_request_url``: None unless set)."""
     return {"id": task.id, "intent": task.intent, "state": str(task.state),
-            "model": task.model, "repo": task.repo_url or str(task.root),
+            "role": task.role, "parent_id": task.parent_id, "subtask": task.subtask,
+            "pull_request_url": task.pull_request_url, "model": task.model, "repo": task.repo_url or str(task.root),
             "branch": task.branch, "created_at": task.created_at,
             "updated_at": task.updated_at, "steps": task.steps,
             "tokens": task.usage.input_tokens + task.usage.output_tokens,
@@ -80,14 +86,17 @@ async def counts(ctx: Context) -> dict[str, int]:
     return dict(Counter(str(t.state) for t in await ctx.store.list_tasks()))
 
 
-async def _stream(ctx: Context, tasks: TaskFeed) -> AsyncIterator[dict[str, str]]:
+async def _stream(ctx: Context, tasks: TaskFeed, request: Request
+                  ) -> AsyncIterator[dict[str, str]]:
     q: asyncio.Queue[TaskRecord] = asyncio.Queue(QUEUE)
     tasks.queues.add(q)
+    queue = queue_view(ctx, request.app.state)
     try:
         yield {"event": "counts", "data": json.dumps(await counts(ctx))}
         while True:
             task = await q.get()
-            body = {"task": row(task), "counts": await counts(ctx)}
+            now = await counts(ctx)
+            body = {"task": row(task), "counts": now, "scheduler": await queue.snapshot(now)}
             yield {"event": "task", "id": str(task.id), "data": json.dumps(body)}
     finally:
         tasks.queues.discard(q)
@@ -97,7 +106,7 @@ async def _stream(ctx: Context, tasks: TaskFeed) -> AsyncIterator[dict[str, str]
             responses={200: {"content": {"text/event-stream": {}}}})
 async def events(ctx: Ctx, request: Request) -> EventSourceResponse:
     """Every task's updates as Server-Sent Events (see the module doc)."""
-    return EventSourceResponse(_stream(ctx, feed(request)), ping=15)
+    return EventSourceResponse(_stream(ctx, feed(request), request), ping=15)
 
 
 def _epoch(stamp: str) -> float:
@@ -118,3 +127,9 @@ async def stats(ctx: Ctx) -> dict[str, Any]:
         if 0 <= slot < 24:
             hours[slot][state] = hours[slot].get(state, 0) + 1
     return {"counts": dict(total), "hours": hours}
+
+
+@router.get("/v1/scheduler")
+async def scheduler(ctx: Ctx, request: Request) -> dict[str, Any]:
+    """Queue depth, running tasks and their cap, budget use (module doc)."""
+    return await queue_view(ctx, request.app.state).snapshot(await counts(ctx))

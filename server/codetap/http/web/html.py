@@ -10,8 +10,8 @@ from urllib.parse import urlencode
 
 STATES = ("queued", "running", "waiting", "paused", "ready", "applied", "discarded",
           "cancelled", "failed", "interrupted")
-COLUMNS = ("Task", "State", "Model", "Repository", "Branch", "Age", "Steps", "Tokens",
-           "Cost")
+COLUMNS = ("Task", "State", "Role", "Model", "Repository", "Branch", "Age", "Steps",
+           "Tokens", "Cost")
 
 
 def esc(value: object) -> str:
@@ -68,22 +68,55 @@ def task_row(r: dict[str, Any]) -> str:
     return (f'<tr data-id="{r["id"]}" data-state="{esc(r["state"])}">'
             f'<td><a href="/tasks/{r["id"]}">#{r["id"]} {esc(r["intent"][:80])}</a></td>'
             f'<td><span class="state s-{esc(r["state"])}">{esc(r["state"])}</span></td>'
-            f'<td>{esc(r["model"])}</td><td title="{esc(r["repo"])}">{esc(repo)}</td>'
+            f'<td>{esc(r["role"] or "")}</td><td>{esc(r["model"])}</td><td title="{esc(r["repo"])}">{esc(repo)}</td>'
             f'<td>{esc(r["branch"])}</td>'
             f'<td><time datetime="{esc(r["created_at"])}">{age(r["created_at"])}</time></td>'
             f'<td class="n">{r["steps"]}</td><td class="n">{r["tokens"]:,}</td>'
             f'<td class="n">${r["cost_usd"]:.4f}</td></tr>')
 
 
-def tasks(rows: list[dict[str, Any]], counts: dict[str, int], repos: list[str],
-          state: str, repo: str, page_no: int, pages: int, total: int) -> str:
+def usd(value: float | None) -> str:
+    """``"$1.2345"`` (4 places), or ``"no limit"`` for None."""
+    return "no limit" if value is None else f"${value:.4f}"
+
+
+def budget_stat(name: str, label: str, use: dict[str, Any]) -> str:
+    """One budget window's stat: spent, limit, and a meter when there is a limit
+    (tasks.js keeps the same ids current)."""
+    limit = use["limit_usd"]
+    meter = (f'<meter id="meter-{name}" min="0" max="{limit}" value="{use["spent_usd"]}" '
+             f'high="{0.8 * limit}" optimum="0" aria-label="{label}"></meter>'
+             if limit else "")
+    return (f'<div class="stat"><span class="k">{label}</span><span class="v">'
+            f'<span id="spent-{name}">{usd(use["spent_usd"])}</span> <span class="of">of '
+            f'<span id="limit-{name}">{usd(limit)}</span></span></span>{meter}</div>')
+
+
+def summary(counts: dict[str, int], sched: dict[str, Any]) -> str:
+    """The queue summary: queue depth, running of the cap, waiting, ready, failed, budget
+    use per window (``sched``: :meth:`.queue.QueueView.snapshot`)."""
+    stats = "".join(
+        f'<div class="stat"><span class="k">{label}</span>'
+        f'<span class="v" id="count-{key}">{counts.get(key, 0)}</span>{extra}</div>'
+        for key, label, extra in (
+            ("queued", "Queue depth", ""),
+            ("running", "Running", (f'<span class="of">of <span id="cap">{sched["cap"]}'
+             '</span> slots</span>')),
+            ("waiting", "Waiting", ""), ("ready", "Ready", ""), ("failed", "Failed", "")))
+    blocked = sched["blocked"]
+    text = f"Budget reached ({blocked}): model calls wait." if blocked else ""
+    note = f'<p id="blocked" class="error" role="status">{esc(text)}</p>'
+    return (f'<section class="summary" aria-label="queue">{stats}'
+            f'{budget_stat("hour", "Budget, last hour", sched["budget"]["hour"])}'
+            f'{budget_stat("day", "Budget, last day", sched["budget"]["day"])}</section>'
+            f'{note}')
+
+
+def tasks(rows: list[dict[str, Any]], counts: dict[str, int], sched: dict[str, Any],
+          repos: list[str], state: str, repo: str, page_no: int, pages: int,
+          total: int) -> str:
     """The tasks page body: queue summary, filters, the table of one page, page links
     and the tasks-per-state plot."""
-    summary = "".join(
-        f'<div class="stat"><span class="k">{label}</span>'
-        f'<span class="v" id="count-{key}">{counts.get(key, 0)}</span></div>'
-        for key, label in (("queued", "Queue depth"), ("running", "Running"),
-                           ("waiting", "Waiting"), ("ready", "Ready"), ("failed", "Failed")))
     opts = "".join(f'<option value="{s}"{" selected" if s == state else ""}>{s}</option>'
                    for s in STATES)
     ropts = "".join(f'<option value="{esc(r)}"{" selected" if r == repo else ""}>{esc(r)}'
@@ -98,7 +131,7 @@ def tasks(rows: list[dict[str, Any]], counts: dict[str, int], repos: list[str],
             links.append(f'<a href="/?{esc(query)}" rel="{"prev" if target < page_no else "next"}"'
                          f'>{label}</a>')
     return (
-        f'<section class="summary" aria-label="queue">{summary}</section>'
+        f'{summary(counts, sched)}'
         '<form class="filters" method="get" action="/">'
         f'<label>State <select name="state"><option value="">any</option>{opts}</select>'
         '</label>'
@@ -112,57 +145,3 @@ def tasks(rows: list[dict[str, Any]], counts: dict[str, int], repos: list[str],
         '<section aria-labelledby="plot-h"><h2 id="plot-h">Tasks per state, last 24 hours'
         ' (by hour created)</h2><div id="state-plot" class="plot"></div></section>'
         '<p id="live" class="live" aria-live="polite"></p>')
-
-
-def task(r: dict[str, Any], verification: dict[str, Any] | None, error: str | None,
-         summary: str | None) -> str:
-    """The task page body: facts, controls, the timeline, replay, diff, report and plots;
-    task.js fills the live parts from the API."""
-    ver = "none"
-    if verification:
-        ok = "passed" if verification.get("passed") else "failed"
-        ver = (f'<span class="state s-{ok}">{ok}</span> <code>'
-               f'{esc(verification.get("command", ""))}</code> '
-               f'{esc(verification.get("summary", ""))}')
-    facts = "".join(f"<dt>{k}</dt><dd{a}>{v}</dd>" for k, v, a in (
-        ("State", (f'<span class="state s-{esc(r["state"])}" id="state">{esc(r["state"])}'
-         '</span>'), ""),
-        ("Model", esc(r["model"]), ""), ("Repository", esc(r["repo"]), ""),
-        ("Branch", esc(r["branch"]), ""), ("Steps", str(r["steps"]), ' id="steps"'),
-        ("Tokens", f'{r["tokens"]:,}', ' id="tokens"'),
-        ("Cost", f'${r["cost_usd"]:.4f}', ' id="cost"'),
-        ("Verification", ver, ' id="verification"'),
-        ("Summary", esc(summary or ""), ' id="summary"'),
-        ("Error", esc(error or ""), ' id="error"')))
-    return (
-        f'<article id="task" data-id="{r["id"]}" data-state="{esc(r["state"])}">'
-        f'<h1>#{r["id"]} {esc(r["intent"])}</h1><dl class="facts">{facts}</dl>'
-        '<section class="controls" aria-label="controls">'
-        '<div id="pending" class="pending" hidden><h2>Waiting for you</h2>'
-        '<p id="question"></p><div id="options" class="row"></div>'
-        '<form id="answer-form" class="row"><label for="answer">Answer</label>'
-        '<input id="answer" name="answer" required><button type="submit">Send answer'
-        '</button></form></div>'
-        '<div class="row"><button type="button" data-op="pause">Pause</button>'
-        '<button type="button" data-op="resume">Resume</button>'
-        '<button type="button" data-op="cancel" class="danger">Cancel</button></div>'
-        '<form id="rollback-form" class="row"><label for="rollback-step">Roll back to step'
-        '</label><input id="rollback-step" type="number" min="0" required>'
-        '<button type="submit">Roll back</button></form>'
-        '<form id="message-form" class="row"><label for="message">Follow-up</label>'
-        '<input id="message" required><button type="submit">Send message</button></form>'
-        '<p id="op-status" role="status"></p></section>'
-        '<section aria-labelledby="replay-h"><h2 id="replay-h">Replay</h2>'
-        '<div class="row"><button type="button" id="replay-prev">Previous step</button>'
-        '<label for="replay-step">Step <output id="replay-label">0</output></label>'
-        '<input id="replay-step" type="range" min="0" max="0" value="0">'
-        '<button type="button" id="replay-next">Next step</button></div>'
-        '<div id="replay-diff" class="diff" aria-live="polite"></div></section>'
-        '<section aria-labelledby="plots-h"><h2 id="plots-h">Cost and tokens</h2>'
-        '<div id="usage-plot" class="plot"></div></section>'
-        '<section aria-labelledby="timeline-h"><h2 id="timeline-h">Journal</h2>'
-        '<ol id="timeline" class="timeline"></ol></section>'
-        '<section aria-labelledby="diff-h"><h2 id="diff-h">Change</h2>'
-        '<div id="diff" class="diff"></div></section>'
-        '<section aria-labelledby="report-h"><h2 id="report-h">Report</h2>'
-        '<pre id="report" class="report"></pre></section></article>')

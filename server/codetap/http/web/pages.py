@@ -16,6 +16,10 @@ from codetap.errors import TaskNotFound
 from codetap.http.app import COOKIE, Context, context
 from codetap.http.web import html
 from codetap.http.web.feed import row
+from codetap.http.web.queue import queue_view
+from codetap.http.web.taskpage import task as task_body
+from codetap.http.web.taskpage import tree
+from codetap.http.web.team import family
 
 router = APIRouter(include_in_schema=False)
 Ctx = Annotated[Context, Depends(context)]
@@ -79,8 +83,9 @@ async def tasks_page(ctx: Ctx, request: Request, state: str = "", repo: str = ""
              and (not repo or r["repo"] == repo)]
     pages = max(1, -(-len(shown) // PAGE))
     page = min(page, pages)
-    body = html.tasks(shown[(page - 1) * PAGE:page * PAGE], counts, repos, state, repo,
-                      page, pages, len(shown))
+    sched = await queue_view(ctx, request.app.state).snapshot(counts)
+    body = html.tasks(shown[(page - 1) * PAGE:page * PAGE], counts, sched, repos, state,
+                      repo, page, pages, len(shown))
     return HTMLResponse(html.page("Tasks", body, ("vendor/uPlot.iife.min.js", "common.js",
                                                   "tasks.js")))
 
@@ -95,6 +100,8 @@ async def task_page(ctx: Ctx, request: Request, task_id: int) -> Response:
     except TaskNotFound:
         return HTMLResponse(html.page("Not found", f"<h1>No task {task_id}</h1>"),
                             status_code=404)
-    body = html.task(row(task), task.verification, task.error, task.summary)
+    parent, children = await family(ctx, task)
+    team = tree(row(task), row(parent) if parent else None, [row(c) for c in children])
+    body = task_body(row(task), task.verification, task.error, task.summary, team)
     return HTMLResponse(html.page(f"Task {task_id}", body, (
         "vendor/uPlot.iife.min.js", "common.js", "diff.js", "task.js")))

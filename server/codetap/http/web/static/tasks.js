@@ -1,4 +1,5 @@
-// Tasks page: follow GET /v1/events and keep the rows and the queue counts current.
+// Tasks page: follow GET /v1/events and keep the rows, the queue counts and the budget use
+// current.
 "use strict";
 (() => {
   const {el, age, api} = window.codetap;
@@ -13,17 +14,17 @@
     const link = el("a", {href: "/tasks/" + r.id}, "#" + r.id + " " + r.intent.slice(0, 80));
     const state = el("span", {class: "state s-" + r.state}, r.state);
     const tokens = r.tokens.toLocaleString("en-US");
-    return [link, state, r.model, repo, r.branch,
+    return [link, state, r.role || "", r.model, repo, r.branch,
       el("time", {datetime: r.created_at}, age(r.created_at)),
       String(r.steps), tokens, "$" + r.cost_usd.toFixed(4)];
   }
-  const numeric = new Set([6, 7, 8]);
+  const numeric = new Set([7, 8, 9]);
 
   function render(r) {
     const tr = el("tr", {"data-id": String(r.id), "data-state": r.state});
     cells(r).forEach((c, i) => {
       const td = el("td", numeric.has(i) ? {class: "n"} : {}, c);
-      if (i === 3) td.title = r.repo;
+      if (i === 4) td.title = r.repo;
       tr.append(td);
     });
     return tr;
@@ -47,6 +48,20 @@
     }
   }
 
+  const usd = (v) => (v == null ? "no limit" : "$" + v.toFixed(4));
+  function setScheduler(s) {
+    document.getElementById("cap").textContent = String(s.cap);
+    for (const w of ["hour", "day"]) {
+      const use = s.budget[w];
+      document.getElementById("spent-" + w).textContent = usd(use.spent_usd);
+      document.getElementById("limit-" + w).textContent = usd(use.limit_usd);
+      const meter = document.getElementById("meter-" + w);
+      if (meter) meter.value = use.spent_usd;
+    }
+    document.getElementById("blocked").textContent =
+      s.blocked ? `Budget reached (${s.blocked}): model calls wait.` : "";
+  }
+
   for (const t of document.querySelectorAll("#tasks time")) t.textContent = age(t.dateTime);
   const source = new EventSource("/v1/events");
   source.addEventListener("counts", (e) => {
@@ -57,6 +72,7 @@
     const body = JSON.parse(e.data);
     update(body.task);
     setCounts(body.counts);
+    setScheduler(body.scheduler);
     live.textContent = `Task #${body.task.id} is ${body.task.state}.`;
   });
   addEventListener("pagehide", () => source.close());
