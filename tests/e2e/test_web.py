@@ -5,6 +5,7 @@ list, answering a question, replay of the diff at a step, cancel, no console err
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import AsyncIterator, Iterator
@@ -37,16 +38,18 @@ def web(env: Env, tmp_path: Path, xdg: Path) -> Iterator[Api]:
     stop(env.paths)
 
 
-@pytest.fixture
-async def page(web: Api) -> AsyncIterator[Any]:
+@contextlib.asynccontextmanager
+async def browse(web: Api, color_scheme: str = "light") -> AsyncIterator[Any]:
+    """A signed-in page on the tasks page (through the login form, a wrong token first);
+    on leaving, asserts that the console logged no error and the page threw nothing."""
     async with pw.async_playwright() as p:
         browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        pg = await browser.new_page(viewport={"width": 1280, "height": 900})
+        pg = await browser.new_page(viewport={"width": 1280, "height": 900},
+                                    color_scheme=color_scheme)
         errors: list[str] = []
         pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         pg.on("pageerror", lambda e: errors.append(str(e)))
         pg.set_default_timeout(20_000)
-        pg.errors = errors
         await pg.goto(web.url + "/")
         await expect(pg).to_have_url(re.compile(r"/login\?next=%2F$"))
         await pg.fill("#token", "wrong")
@@ -60,10 +63,16 @@ async def page(web: Api) -> AsyncIterator[Any]:
         await browser.close()
 
 
-async def create(web: Api, model: str) -> str:
+@pytest.fixture
+async def page(web: Api) -> AsyncIterator[Any]:
+    async with browse(web) as pg:
+        yield pg
+
+
+async def create(web: Api, model: str, **extra: Any) -> str:
     async with web.client() as http:
         r = await http.post("/v1/tasks", json={"intent": f"fix add ({model})", "model": model,
-                                               "repo": {"path": str(web.env.repo)}})
+                                               "repo": {"path": str(web.env.repo)}, **extra})
         assert r.status_code == 201, r.text
         task_id: str = r.json()["id"]
         return task_id
