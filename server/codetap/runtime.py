@@ -40,6 +40,7 @@ from codetap.tasks.git import FileChange
 from codetap.tasks.mirrors import RemoteStart, prepare_remote_task, remote_start
 from codetap.tasks.remote import branch_name
 from codetap.tasks.states import check_transition
+from codetap.tasks.subtasks import SubtaskHost
 from codetap.tools.base import Services
 from codetap.tools.sandbox import describe as sandbox_describe
 from codetap.tools.sandbox import probe as sandbox_probe
@@ -172,7 +173,8 @@ class Runtime:
                                 reason="codetap stopped while the task was active")
         if resume:
             for task in reversed(await rt.store.list_tasks(states=[TaskState.INTERRUPTED])):
-                await rt.resume(task.id)
+                if task.parent_id is None:  # a sub-task is started by its parent
+                    await rt.resume(task.id)
         return rt
 
     async def close(self) -> None:
@@ -328,12 +330,18 @@ class Runtime:
         return task
 
     async def cancel(self, task_id: int) -> TaskRecord:
-        """Cancel the task: its tool processes are killed within 2 s."""
+        """Cancel the task: its tool processes are killed within 2 s; its sub-tasks that
+        have not ended are cancelled too."""
         await self._check(task_id, "cancel")
         if task_id in self._runs:
             await self._stop(task_id, TaskState.CANCELLED)
-            return await self.store.get_task(task_id)
-        return await self._transition(task_id, TaskState.CANCELLED)
+            task = await self.store.get_task(task_id)
+        else:
+            task = await self._transition(task_id, TaskState.CANCELLED)
+        for child in await self.store.list_tasks():
+            if child.parent_id == task_id and child.state in _ALLOWED["cancel"]:
+                await self.cancel(child.id)
+        return task
 
     async def pause(self, task_id: int) -> TaskRecord:
         """Pause: the run stops now and resumes from its last checkpoint on :meth:`resume`."""
@@ -558,7 +566,7 @@ class Runtime:
             project, project.limits, task.worktree if task.repo_url else task.root, trusted)
         if role_warnings:
             project = dataclasses.replace(project, warnings=(*project.warnings, *role_warnings))
-        flow = teams_config.workflows(project).get(task.workflow)
+        flow = teams_config.workflow_for(project, task.workflow, task.role, task.parent_id)
         if flow is None:
             raise ConfigError(f"unknown workflow {task.workflow!r}")
         role = roles.get(flow.stages[0].role) or roles["coder"]
@@ -575,7 +583,15 @@ class Runtime:
                         warnings=project.warnings, verify=project.verify,
                         user_instructions=self.config.config_dir / "instructions.md",
                         roles=roles, workflow=flow,
-                        providers=lambda name: self._gated(task.id, name))
+                        providers=lambda name: self._gated(task.id, name),
+                        subtasks=self._subtask_host(task))
+
+    def _subtask_host(self, task: TaskRow) -> SubtaskHost:
+        """Task ``task``'s capability to create, start and wait for its sub-tasks."""
+        return SubtaskHost(self.store, self.scheduler, task.priority, self._launch,
+                           self.resume, self.wait, lambda i: i in self._runs,
+                           lambda i: branch_name(self.config.git.branch_template, i, None),
+                           self._publish)
 
     def _launch(self, task: TaskRow) -> None:
         run = asyncio.create_task(self._run(task), name=f"codetap-task-{task.id}")

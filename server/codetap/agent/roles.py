@@ -46,12 +46,21 @@ class Role:
 class Stage:
     """One workflow stage: run ``role``; ``approve``: the user approves its hand-off before
     the next stage; ``on_changes_requested``: the role a ``changes_requested`` verdict goes
-    back to, at most ``max_rounds`` times."""
+    back to, at most ``max_rounds`` times.
+
+    ``fan_out = "subtasks"``: entered with a plan, the stage runs ``role`` as one child task
+    per sub-task of the plan, at most ``max_parallel`` at once, then merges their branches
+    in plan order; a merge conflict goes to ``integrator`` (None: ``role``) in the task's
+    own worktree (:mod:`codetap.tasks.fanout`). Entered without a plan (a review loop
+    back), it runs ``role`` once in the task's worktree like any stage."""
 
     role: str
     approve: bool = False
     on_changes_requested: str | None = None
     max_rounds: int = 2
+    fan_out: str | None = None
+    max_parallel: int = 4
+    integrator: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +101,9 @@ BUILTIN_WORKFLOWS: dict[str, Workflow] = {
     "review": Workflow("review", (
         Stage("coder"), Stage("reviewer", on_changes_requested="coder", max_rounds=2))),
     "plan": Workflow("plan", (Stage("planner", approve=True), Stage("coder"))),
+    "team": Workflow("team", (
+        Stage("planner"), Stage("coder", fan_out="subtasks", max_parallel=4),
+        Stage("tester"), Stage("reviewer", on_changes_requested="coder", max_rounds=2))),
 }
 
 WORKFLOWS: dict[str, tuple[str, ...]] = {

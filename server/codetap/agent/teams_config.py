@@ -77,6 +77,9 @@ class StageTable(_Table):
     approve: bool = False
     on_changes_requested: str | None = None
     max_rounds: Annotated[int, Field(ge=0)] = 2
+    fan_out: Literal["subtasks"] | None = None
+    max_parallel: Annotated[int, Field(ge=1)] = 4
+    integrator: str | None = None
 
 
 class WorkflowTable(_Table):
@@ -131,6 +134,15 @@ def workflows(config: Config) -> dict[str, Workflow]:
         table = _parse(WorkflowTable, value, f"[workflows.{name}]")
         out[name] = Workflow(name, tuple(Stage(**s.model_dump()) for s in table.stages))
     return out
+
+
+def workflow_for(config: Config, name: str, role: str | None,
+                 parent_id: int | None) -> Workflow | None:
+    """The workflow a task runs: a sub-task of a fan-out (``parent_id`` and ``role`` set)
+    runs its one role; any other task the workflow ``name`` (None if unknown)."""
+    if parent_id is not None and role:
+        return Workflow(f"{name}:{role}", (Stage(role),))
+    return workflows(config).get(name)
 
 
 def roles(config: Config, limits: Limits, repo: Path | None = None,

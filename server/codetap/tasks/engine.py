@@ -24,8 +24,10 @@ from codetap.policy import CommandPolicy
 from codetap.store import Event, Store, TaskRow
 from codetap.store.faults import fault_point
 from codetap.tasks import finish, git, workflow
+from codetap.tasks.fanout import FanOut
 from codetap.tasks.stage import Checkpointer
 from codetap.tasks.stages import RoleRunner
+from codetap.tasks.subtasks import SubtaskHost
 from codetap.tasks.verify import VerifySettings
 from codetap.tools.base import Services
 from codetap.tools.sandbox import SandboxSettings
@@ -132,6 +134,7 @@ class TaskDeps:
     roles: dict[str, Role] | None = None
     workflow: Workflow | None = None
     providers: Callable[[str], ModelProvider] | None = None
+    subtasks: SubtaskHost | None = None
 
 
 async def prepare_workspace(deps: TaskDeps, task: TaskRow) -> TaskRow:
@@ -233,10 +236,13 @@ async def _run_task(deps: TaskDeps, task: TaskRow) -> Outcome:
     message = next((str(e.data["content"]) for e in events if e.kind == "user"),
                    state.messages[0].content if state.messages else "")
     runner = RoleRunner(deps, task, journal, state)
+    roles = deps.roles or {deps.role.name: deps.role}
     drive = workflow.Drive(
         deps.workflow or Workflow(task.workflow, (Stage(deps.role.name),)),
-        deps.roles or {deps.role.name: deps.role}, journal, message, runner.run,
-        lambda: deps.store.events(task.id), journal.changed_paths, deps.services.ask)
+        roles, journal, message, runner.run,
+        lambda: deps.store.events(task.id), journal.changed_paths, deps.services.ask,
+        FanOut(deps.subtasks, task, journal, runner, roles, message) if deps.subtasks
+        else None)
     try:
         result = await workflow.drive(drive)
     except (LimitsExceeded, ModelError) as exc:

@@ -8,8 +8,13 @@ at each ``handoff``, with ``context`` as its first user message). Where the work
 is derived from the journal alone, so a task killed at any point resumes at the right stage
 with the right round counts.
 
+A stage with ``fan_out`` entered with a plan runs as child tasks instead
+(:mod:`codetap.tasks.fanout`, through :attr:`Drive.fan_out`).
+
 Journal entries written here (``data`` shapes):
   ``handoff``        {from_role, to_role, from_stage, to_stage, round, data, context}
+                     (one with ``integrate`` set is a fan-out's merge conflict handed to
+                     its integrator: not a move between stages)
   ``plan_approval``  {stage, role, approved, answer}
   ``user``           {content, approval_feedback: true}  (a rejected plan's feedback)
 """
@@ -21,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from codetap.agent.loop import Journal
-from codetap.agent.roles import Role, Workflow
+from codetap.agent.roles import Role, Stage, Workflow
 from codetap.errors import ConfigError
 from codetap.store import Event
 from codetap.store.faults import fault_point
@@ -56,7 +61,7 @@ def position(events: Sequence[Event], workflow: Workflow) -> Position:
     """The workflow's position from the journal (its ``handoff`` entries)."""
     pos = Position()
     for ev in events:
-        if ev.kind != "handoff":
+        if ev.kind != "handoff" or ev.data.get("integrate"):
             continue
         d = ev.data
         pos.summaries[str(d.get("from_role"))] = str((d.get("data") or {}).get("summary", ""))
@@ -69,6 +74,8 @@ def position(events: Sequence[Event], workflow: Workflow) -> Position:
 
 RunRole = Callable[[Role], Awaitable[RoleResult]]
 Ask = Callable[..., Awaitable[str]]
+FanOutRun = Callable[[int, Stage, JSON, int], Awaitable[RoleResult]]
+"""(stage index, stage, the plan hand-off's data, its journal seq) -> the stage's result."""
 
 
 @dataclass(slots=True)
@@ -85,6 +92,7 @@ class Drive:
     events: Callable[[], Awaitable[list[Event]]]
     changed: Callable[[], Awaitable[list[str]]]
     ask: Ask | None = None
+    fan_out: FanOutRun | None = None
 
 
 async def drive(d: Drive) -> RoleResult:
@@ -101,7 +109,11 @@ async def drive(d: Drive) -> RoleResult:
         if role is None:
             raise ConfigError(f"workflow {wf.name!r}: unknown role {stage.role!r}; "
                               f"known: {', '.join(sorted(d.roles))}")
-        out = await d.run_role(role)
+        plan = await _plan_in(d, pos.stage) if stage.fan_out and d.fan_out else None
+        if plan is not None and d.fan_out is not None:
+            out = await d.fan_out(pos.stage, stage, plan[0], plan[1])
+        else:
+            out = await d.run_role(role)
         if stage.approve and not await _approved(d, pos.stage, role, out):
             continue
         if role.verify or final is None:
@@ -121,6 +133,17 @@ async def drive(d: Drive) -> RoleResult:
             "context": context})])
         fault_point("after_handoff")
         pos.stage = to
+
+
+async def _plan_in(d: Drive, index: int) -> tuple[JSON, int] | None:
+    """The plan a fan-out stage was entered with (hand-off data, its seq); None when the
+    latest hand-off into the stage is not a plan (a review loop back)."""
+    for ev in reversed(await d.events()):
+        if ev.kind == "handoff" and not ev.data.get("integrate") \
+                and ev.data.get("to_stage") == index:
+            data = ev.data.get("data") or {}
+            return (data, ev.seq) if data.get("subtasks") else None
+    return None
 
 
 def _next(wf: Workflow, pos: Position, out: RoleResult) -> tuple[int | None, bool]:
