@@ -9,8 +9,10 @@ redelivery of the message carries the same id. Rows hold the signing secret (the
 is 0600; see ARCHITECTURE.md "Trust and safety") so a message written before a restart can
 still be signed after it.
 
-All functions use the store's writer connection synchronously (each statement is a few
-tens of microseconds on an indexed table) and must be called from the runtime's event loop.
+All functions use the store's writer connection synchronously through
+:meth:`codetap.store.base.Store.execute` (SQL both backends accept; each statement is a few
+tens of microseconds on an indexed SQLite table, one round trip on PostgreSQL) and must be
+called from the runtime's event loop.
 """
 
 from __future__ import annotations
@@ -80,30 +82,33 @@ def add(store: Store, rows: Sequence[tuple[Any, ...]]) -> None:
     """Insert :data:`INSERT` rows in one transaction (``task.status`` messages, which
     report no state change)."""
     with store.atomic():
-        store._w.executemany(INSERT, rows)
+        store.executemany(INSERT, rows)
 
 
 def put_task_webhook(store: Store, task_id: int, hook: TaskWebhook) -> None:
     """Store the task's webhook (inside the caller's :meth:`Store.atomic` when creating)."""
-    store._w.execute(
-        "INSERT OR REPLACE INTO task_webhooks VALUES (?, ?, ?, ?, ?)",
+    store.execute(
+        "INSERT INTO task_webhooks (task_id, url, secret, interval_s, events) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (task_id) DO UPDATE SET url = excluded.url, "
+        "secret = excluded.secret, interval_s = excluded.interval_s, events = excluded.events",
         (task_id, hook.url, hook.secret, hook.interval_s,
          json.dumps(list(hook.events)) if hook.events is not None else None))
 
 
 def task_webhook(store: Store, task_id: int) -> TaskWebhook | None:
     """The task's own webhook, or None."""
-    r = store._w.execute("SELECT url, secret, interval_s, events FROM task_webhooks "
-                         "WHERE task_id = ?", (task_id,)).fetchone()
-    if r is None:
+    found = store.execute("SELECT url, secret, interval_s, events FROM task_webhooks "
+                          "WHERE task_id = ?", (task_id,))
+    if not found:
         return None
+    r = found[0]
     return TaskWebhook(r[0], r[1], r[2], tuple(json.loads(r[3])) if r[3] else None)
 
 
 def task_webhooks(store: Store) -> dict[int, TaskWebhook]:
     """Every stored task webhook by task id (the secrets of these are registered for
     redaction when the runtime opens)."""
-    rows = store._w.execute("SELECT task_id, url, secret, interval_s, events FROM task_webhooks")
+    rows = store.execute("SELECT task_id, url, secret, interval_s, events FROM task_webhooks")
     return {r[0]: TaskWebhook(r[1], r[2], r[3], tuple(json.loads(r[4])) if r[4] else None)
             for r in rows}
 
@@ -116,8 +121,8 @@ def due(store: Store, now: float, limit: int, skip: Sequence[int] = ()) -> list[
     if skip:
         sql += f" AND id NOT IN ({','.join('?' * len(skip))})"
         args.extend(skip)
-    return [_row(r) for r in store._w.execute(sql + " ORDER BY next_at, id LIMIT ?",
-                                              [*args, limit])]
+    return [_row(r) for r in store.execute(sql + " ORDER BY next_at, id LIMIT ?",
+                                           [*args, limit])]
 
 
 def next_due(store: Store, skip: Sequence[int] = ()) -> float | None:
@@ -127,28 +132,28 @@ def next_due(store: Store, skip: Sequence[int] = ()) -> float | None:
     if skip:
         sql += f" AND id NOT IN ({','.join('?' * len(skip))})"
         args.extend(skip)
-    r = store._w.execute(sql, args).fetchone()
-    return float(r[0]) if r and r[0] is not None else None
+    r = store.execute(sql, args)
+    return float(r[0][0]) if r and r[0][0] is not None else None
 
 
 def delivered(store: Store, row_id: int, status: int, now: float) -> None:
     """Mark the row delivered (``status``: the receiver's 2xx code)."""
-    store._w.execute("UPDATE outbox SET state = ?, attempts = attempts + 1, delivered_at = ?, "
-                     "last_status = ?, last_error = NULL WHERE id = ?",
-                     (DELIVERED, now, status, row_id))
+    store.execute("UPDATE outbox SET state = ?, attempts = attempts + 1, delivered_at = ?, "
+                  "last_status = ?, last_error = NULL WHERE id = ?",
+                  (DELIVERED, now, status, row_id))
 
 
 def failed(store: Store, row_id: int, status: int | None, error: str,
            next_at: float | None) -> None:
     """Record a failed attempt: retried at ``next_at``, or dead-lettered when None."""
     if next_at is None:
-        store._w.execute("UPDATE outbox SET state = ?, attempts = attempts + 1, "
-                         "last_status = ?, last_error = ? WHERE id = ?",
-                         (DEAD, status, error[:500], row_id))
+        store.execute("UPDATE outbox SET state = ?, attempts = attempts + 1, "
+                      "last_status = ?, last_error = ? WHERE id = ?",
+                      (DEAD, status, error[:500], row_id))
     else:
-        store._w.execute("UPDATE outbox SET attempts = attempts + 1, next_at = ?, "
-                         "last_status = ?, last_error = ? WHERE id = ?",
-                         (next_at, status, error[:500], row_id))
+        store.execute("UPDATE outbox SET attempts = attempts + 1, next_at = ?, "
+                      "last_status = ?, last_error = ? WHERE id = ?",
+                      (next_at, status, error[:500], row_id))
 
 
 def listing(store: Store, *, dead: bool = False, limit: int = 100) -> list[OutboxRow]:
@@ -158,20 +163,19 @@ def listing(store: Store, *, dead: bool = False, limit: int = 100) -> list[Outbo
     if dead:
         sql += " WHERE state = ?"
         args.append(DEAD)
-    return [_row(r) for r in store._w.execute(sql + " ORDER BY id DESC LIMIT ?", [*args, limit])]
+    return [_row(r) for r in store.execute(sql + " ORDER BY id DESC LIMIT ?", [*args, limit])]
 
 
 def find(store: Store, ref: str) -> OutboxRow | None:
     """The message whose row id (``"12"``) or webhook-id (``"msg_..."``) is ``ref``."""
     if ref.isdigit():
-        r = store._w.execute(f"SELECT {_COLUMNS} FROM outbox WHERE id = ?", (int(ref),))
+        found = store.execute(f"SELECT {_COLUMNS} FROM outbox WHERE id = ?", (int(ref),))
     else:
-        r = store._w.execute(f"SELECT {_COLUMNS} FROM outbox WHERE msg_id = ?", (ref,))
-    found = r.fetchone()
-    return _row(found) if found else None
+        found = store.execute(f"SELECT {_COLUMNS} FROM outbox WHERE msg_id = ?", (ref,))
+    return _row(found[0]) if found else None
 
 
 def requeue(store: Store, row_id: int) -> None:
     """Send the message again from the start of the retry schedule, same webhook-id."""
-    store._w.execute("UPDATE outbox SET state = ?, attempts = 0, next_at = ?, last_error = NULL "
-                     "WHERE id = ?", (PENDING, time.time(), row_id))
+    store.execute("UPDATE outbox SET state = ?, attempts = 0, next_at = ?, last_error = NULL "
+                  "WHERE id = ?", (PENDING, time.time(), row_id))

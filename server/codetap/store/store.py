@@ -1,4 +1,6 @@
-"""The codetap database: tasks, the append-only event journal, checkpoints, suggestions.
+"""The SQLite backend of the store (:class:`codetap.store.base.Store`), the embedded default.
+
+It holds tasks, the append-only event journal, checkpoints, suggestions.
 
 One connection is the only writer (ARCHITECTURE.md "Durability"). It is a plain sqlite3
 connection used on the event loop's thread: a WAL commit with ``synchronous=NORMAL`` takes
@@ -21,10 +23,7 @@ import contextlib
 import json
 import sqlite3
 import time
-import zlib
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,117 +32,40 @@ import aiosqlite
 from codetap.errors import StoreError, TaskNotFound
 from codetap.fsmodes import private_dir, private_sqlite
 from codetap.redact import redact_json
-from codetap.store.schema import MIGRATIONS, SCHEMA_VERSION
-from codetap.types import JSON, TaskState, Usage
-
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-
-
-COMPRESS_OVER = 1024
-
-
-def encode_data(data: JSON) -> str | bytes:
-    """A journal entry's ``data`` column: compact JSON text, or for entries over 1 KiB
-    (tool output, file texts) the zlib-compressed JSON as a BLOB. Tool output compresses
-    3-5x, which keeps the database smaller than the payload it holds."""
-    text = _dumps(data)
-    if len(text) <= COMPRESS_OVER:
-        return text
-    return zlib.compress(text.encode(), 1)
-
-
-def decode_data(value: str | bytes) -> JSON:
-    """Inverse of :func:`encode_data`."""
-    data: JSON = json.loads(zlib.decompress(value) if isinstance(value, bytes) else value)
-    return data
-
-
-def now_rfc3339() -> str:
-    """Current UTC time as RFC 3339 with milliseconds, e.g. ``2026-11-20T23:10:00.123Z``."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-@dataclass(frozen=True, slots=True)
-class TaskRow:
-    """One row of ``tasks`` (ids are small integers, shown as strings on the wire)."""
-
-    id: int
-    intent: str
-    state: TaskState
-    root: Path
-    worktree: Path | None
-    branch: str
-    base_commit: str
-    tip_commit: str | None
-    scope: JSON | None
-    model: str
-    workflow: str
-    steps: int
-    usage: Usage
-    created_at: str
-    updated_at: str
-    ended_at: str | None
-    summary: str | None
-    error: str | None
-    verification: JSON | None = None
-    repo_url: str | None = None
-    remote: JSON | None = None
-    pull_request_url: str | None = None
-    parent_id: int | None = None
-    role: str | None = None
-    subtask: str | None = None
-    priority: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """One journal entry. ``ts`` is Unix time in seconds; ``data`` is a JSON object."""
-
-    task_id: int
-    seq: int
-    step: int
-    ts: float
-    kind: str
-    data: JSON
-
-
-@dataclass(frozen=True, slots=True)
-class Checkpoint:
-    """Agent state after a step: ``seq`` is the last journal entry it covers."""
-
-    task_id: int
-    seq: int
-    step: int
-    commit_id: str | None
-    state: JSON
-
-
-_TASK_COLUMNS = (
-    "id, intent, state, root, worktree, branch, base_commit, tip_commit, scope, model, workflow, "
-    "steps, input_tokens, output_tokens, cost_usd, created_at, updated_at, ended_at, summary, error, "
-    "verification, repo_url, remote, pull_request_url, parent_id, role, subtask, priority"
+from codetap.store.base import (
+    COMPRESS_OVER,
+    TASK_COLUMNS,
+    Checkpoint,
+    Event,
+    Store,
+    StoreUnavailable,
+    TaskRow,
+    _dumps,
+    decode_data,
+    encode_data,
+    now_rfc3339,
+    task_row,
+    update_columns,
 )
+from codetap.store.schema import MIGRATIONS, SCHEMA_VERSION
+from codetap.types import JSON, TaskState
+
+__all__ = ["COMPRESS_OVER", "Checkpoint", "Event", "SqliteStore", "Store", "StoreUnavailable",
+           "TaskRow", "decode_data", "encode_data", "now_rfc3339"]
+
+_TASK_COLUMNS = TASK_COLUMNS
+_task = task_row
 
 
-def _task(row: sqlite3.Row | tuple[Any, ...]) -> TaskRow:
-    r = tuple(row)
-    return TaskRow(
-        id=r[0], intent=r[1], state=TaskState(r[2]), root=Path(r[3]),
-        worktree=Path(r[4]) if r[4] else None, branch=r[5], base_commit=r[6], tip_commit=r[7],
-        scope=json.loads(r[8]) if r[8] else None, model=r[9], workflow=r[10], steps=r[11],
-        usage=Usage(r[12], r[13], r[14]), created_at=r[15], updated_at=r[16], ended_at=r[17],
-        summary=r[18], error=r[19], verification=json.loads(r[20]) if r[20] else None,
-        repo_url=r[21], remote=json.loads(r[22]) if r[22] else None, pull_request_url=r[23],
-        parent_id=r[24], role=r[25], subtask=r[26], priority=r[27],
-    )
-
-
-class Store:
-    """Async access to the database. Open with :meth:`open`; one instance per process.
+class SqliteStore(Store):
+    """The SQLite backend of :class:`~codetap.store.base.Store` (the embedded default).
+    Open with :meth:`Store.open`; one instance per process.
 
     Raises StoreError when the file is unreadable, not a database, locked by another
     writer, or from a newer schema; it never resets an existing database.
     """
+
+    dialect = "sqlite"
 
     def __init__(self, conn: aiosqlite.Connection, writer: sqlite3.Connection, path: Path) -> None:
         self._conn = conn
@@ -152,7 +74,7 @@ class Store:
         self._next_seq: dict[int, int] = {}
 
     @classmethod
-    async def open(cls, path: Path, synchronous: str = "normal") -> Store:
+    async def connect(cls, path: Path, synchronous: str = "normal") -> SqliteStore:
         """Open (creating if needed) and migrate the database at ``path``.
 
         ``synchronous``: SQLite's ``PRAGMA synchronous`` in WAL mode, ``"normal"`` (a
@@ -196,7 +118,7 @@ class Store:
         return cls(conn, writer, path)
 
     @classmethod
-    async def open_readonly(cls, path: Path) -> Store:
+    async def connect_readonly(cls, path: Path) -> SqliteStore:
         """Open an existing database for reading only (the daemon's front process: the
         runtime worker is the one writer). Both connections are SQLite ``mode=ro``: any
         write raises ``sqlite3.OperationalError`` (attempt to write a readonly database).
@@ -280,20 +202,7 @@ class Store:
 
     async def update_task(self, task_id: int, **fields: Any) -> TaskRow:
         """Set columns of a task (``usage=Usage`` and ``state=TaskState`` accepted)."""
-        cols: dict[str, Any] = {}
-        for key, value in fields.items():
-            if key == "usage":
-                cols.update(input_tokens=value.input_tokens, output_tokens=value.output_tokens,
-                            cost_usd=value.cost_usd)
-            elif key == "state":
-                cols["state"] = TaskState(value).value
-            elif key in ("root", "worktree"):
-                cols[key] = str(value) if value is not None else None
-            elif key in ("scope", "verification", "remote"):
-                cols[key] = _dumps(value) if value is not None else None
-            else:
-                cols[key] = value
-        cols["updated_at"] = now_rfc3339()
+        cols = update_columns(fields)
         sets = ", ".join(f"{k} = ?" for k in cols)
         self._w.execute(f"UPDATE tasks SET {sets} WHERE id = ?", (*cols.values(), task_id))
         return self._get(task_id)
@@ -356,11 +265,12 @@ class Store:
             raise
         return events
 
-    async def events(self, task_id: int, after_seq: int = 0) -> list[Event]:
-        """The task's journal in order, entries with ``seq > after_seq``."""
+    async def events(self, task_id: int, after_seq: int = 0,
+                     limit: int | None = None) -> list[Event]:
+        """The task's journal in order, entries with ``seq > after_seq`` (at most ``limit``)."""
         cur = await self._conn.execute(
             "SELECT task_id, seq, step, ts, kind, data FROM events WHERE task_id = ? AND seq > ? "
-            "ORDER BY seq", (task_id, after_seq),
+            "ORDER BY seq LIMIT ?", (task_id, after_seq, -1 if limit is None else limit),
         )
         return [Event(r[0], r[1], r[2], r[3], r[4], decode_data(r[5])) for r in await cur.fetchall()]
 
@@ -398,6 +308,17 @@ class Store:
             (task_id,),
         )
         return [(r[0], r[1], r[2], json.loads(r[3])) for r in await cur.fetchall()]
+
+
+    # -- SQL of other modules ----------------------------------------------------
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """One statement on the writer connection; its rows (see :meth:`Store.execute`)."""
+        return [tuple(r) for r in self._w.execute(sql, args).fetchall()]
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """One statement per row on the writer connection (see :meth:`Store.executemany`)."""
+        self._w.executemany(sql, rows)
 
 
 def _write(conn: sqlite3.Connection, rows: list[tuple[Any, ...]],

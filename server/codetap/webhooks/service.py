@@ -78,7 +78,7 @@ class Webhooks:
             ob.put_task_webhook(self.store, task.id, hook)
         rows = messages.rows("task.created", task, self.targets(task.id))
         if rows:
-            self.store._w.executemany(ob.INSERT, rows)
+            self.store.executemany(ob.INSERT, rows)
 
     def rows(self, task: TaskRow) -> list[tuple[Any, ...]]:
         """Outbox rows reporting that ``task`` just moved into its state."""
@@ -126,8 +126,8 @@ class Webhooks:
         many. A target's first one comes ``interval_s`` after the task was first seen
         running by this process."""
         written = []
-        running = self.store._w.execute("SELECT id FROM tasks WHERE state = ?",
-                                        (TaskState.RUNNING.value,)).fetchall()
+        running = self.store.execute("SELECT id FROM tasks WHERE state = ?",
+                                     (TaskState.RUNNING.value,))
         for (task_id,) in running:
             for hook in self.targets(task_id):
                 key = (task_id, hook.url)
