@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any, Self
 
 Turn = dict[str, Any]
-"""``{"text"?: str, "tool_calls"?: [{"name", "arguments"}]}``"""
+"""``{"text"?: str, "tool_calls"?: [{"name", "arguments"}]}``, or ``{"status": int}``: an
+HTTP error reply."""
 
 
 def call(name: str, **arguments: Any) -> Turn:
@@ -77,6 +78,13 @@ class ScriptedModel:
             self.requests.append((marker, n, time.monotonic()))
             if self.delay_s:
                 await asyncio.sleep(self.delay_s)
+            if "status" in turn:
+                err = json.dumps({"error": {"message": "scripted failure"}}).encode()
+                writer.write(f"HTTP/1.1 {turn['status']} Error\r\ncontent-type: "
+                             f"application/json\r\ncontent-length: {len(err)}\r\n"
+                             "connection: close\r\n\r\n".encode() + err)
+                await writer.drain()
+                return
             writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
                          b"connection: close\r\n\r\n" + _events(turn, n).encode())
             await writer.drain()
