@@ -126,6 +126,7 @@ class Config:
     runtime_dir: Path
     db_path: Path
     store_synchronous: str = "normal"
+    store_url: str | None = None
     models: dict[str, ModelConfig] = field(default_factory=dict)
     default_model: str | None = None
     limits: Limits = Limits()
@@ -253,6 +254,7 @@ class Config:
             runtime_dir=runtime_dir,
             db_path=Path(store).expanduser() if store else data_dir / "codetap.db",
             store_synchronous=parsed.store.synchronous,
+            store_url=parsed.store.url,
             models=models,
             default_model=parsed.default_model,
             limits=Limits(**parsed.limits.model_dump()),

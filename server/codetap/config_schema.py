@@ -97,10 +97,14 @@ class StoreTable(_Table):
     """``[store]``: where the database lives (default ``<data_dir>/codetap.db``) and how
     each commit reaches the disk: ``synchronous = "normal"`` (default; WAL without an fsync
     per commit: a crash or ``kill -9`` loses nothing committed, a power loss or OS crash
-    can drop the newest steps) or ``"full"`` (an fsync per commit: those survive too)."""
+    can drop the newest steps) or ``"full"`` (an fsync per commit: those survive too).
+    ``url = "postgresql://user@host:5432/codetap"``: a shared PostgreSQL instead of the
+    SQLite file (scale-out, docs/scale-out.md); ``path`` and ``synchronous`` then do not
+    apply."""
 
     path: Name | None = None
     synchronous: Literal["normal", "full"] = "normal"
+    url: Annotated[str, Field(pattern=r"^postgres(ql)?://")] | None = None
 
 
 class VerifyTable(_Table):
