@@ -149,7 +149,8 @@ class Runtime:
         redact.register_env(m.api_key_env for m in config.models.values() if m.api_key_env)
         lock = _take_owner_lock(config) if take_lock else None
         try:
-            rt = cls(config, await Store.open(config.db_path, config.store_synchronous))
+            rt = cls(config, await Store.open(config.db_path, config.store_synchronous,
+                                              url=config.store_url))
         except BaseException:
             if lock is not None:
                 from codetap.daemon.lock import release_lock

@@ -57,8 +57,10 @@ async def with_store(fn: Callable[[Store], Awaitable[T]]) -> T:
     """Run ``fn`` on a read-only connection to the database (the reading commands: tasks,
     show, diff, log, report), closed afterwards. The daemon's worker is the one writer; only
     when no database exists yet is it created here (empty, nobody owns anything yet)."""
-    path = load_config().db_path
-    store = await (Store.open_readonly(path) if path.exists() else Store.open(path))
+    config = load_config()
+    path, url = config.db_path, config.store_url
+    store = await (Store.open_readonly(path, url=url) if url or path.exists()
+                   else Store.open(path))
     try:
         return await fn(store)
     finally:

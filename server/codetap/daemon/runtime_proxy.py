@@ -82,7 +82,8 @@ class RemoteRuntime:
     async def ready(self) -> None:
         """Wait until the launched worker's Runtime is open; its start errors propagate."""
         await self._handshake()
-        self._reader = await Store.open_readonly(self.config.db_path)
+        self._reader = await Store.open_readonly(self.config.db_path,
+                                                  url=self.config.store_url)
         await self._sync_questions()
 
     async def _spawn(self) -> None:

@@ -97,7 +97,7 @@ async def start(config: Config, runtime: RuntimeAPI, address: str) -> HttpServer
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     except OSError as exc:
         raise ConfigError(f"cannot serve HTTP on {address}: {exc.strerror or exc}") from None
-    store = await Store.open_readonly(config.db_path)
+    store = await Store.open_readonly(config.db_path, url=config.store_url)
     keys = IdempotencyKeys(config.data_dir / "http.db")
     journal = reader(config.db_path)
     hub = EventHub(journal)
