@@ -168,7 +168,7 @@ async def test_queue_depth_and_budget_use(web: Api) -> None:
         await expect(pg.locator("#spent-day")).to_have_text(f"${spent:.4f}")
         assert await pg.locator("#meter-day").evaluate("m => m.value") == pytest.approx(
             spent, 1e-3)
-        await shoot(pg, "tasks")
+        await shoot(pg, "queue")
 
 
 async def test_team_tree_and_usage_per_role(team: tuple[Api, dict[str, int]]) -> None:

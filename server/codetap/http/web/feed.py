@@ -44,7 +44,8 @@ def row(task: Any) -> dict[str, Any]:
     ``subtask``, ``pull_request_url``: None unless set)."""
     return {"id": task.id, "intent": task.intent, "state": str(task.state),
             "role": task.role, "parent_id": task.parent_id, "subtask": task.subtask,
-            "pull_request_url": task.pull_request_url, "model": task.model, "repo": task.repo_url or str(task.root),
+            "pull_request_url": task.pull_request_url, "model": task.model,
+            "repo": task.repo_url or str(task.root),
             "branch": task.branch, "created_at": task.created_at,
             "updated_at": task.updated_at, "steps": task.steps,
             "tokens": task.usage.input_tokens + task.usage.output_tokens,

@@ -16,7 +16,7 @@
   const stepWho = new Map();  // step -> "role · model" of its model turn
   let last = 0, pending = null, source = null, tokens = 0, cost = 0, who = "";
   // Time spent handling journal events, read by bench/web_panel.py.
-  const perf = window.codetap.perf = {events: 0, ms: 0};
+  const perf = window.codetap.perf = {events: 0, ms: 0, frames: 0, frameMs: 0};
 
   const json = (v) => JSON.stringify(v, null, 1);
   const clip = (s, n) => (s.length > n ? s.slice(0, n) + " ..." : s);
@@ -134,6 +134,7 @@
 
   function follow() {
     if (source) source.close();
+    delete article.dataset.settled;
     source = new EventSource(`${base}/events?after=${last}`);
     source.onmessage = null;
     const kinds = ["state", "user", "system_prompt", "model_turn", "tool_intent", "tool_result",
@@ -155,7 +156,11 @@
   let timer = null;
   function schedule() {
     if (timer) return;
-    timer = requestAnimationFrame(() => { timer = null; plot(); });
+    timer = requestAnimationFrame(() => {
+      const t0 = performance.now();
+      timer = null; plot();
+      perf.frames++; perf.frameMs += performance.now() - t0;
+    });
   }
 
   async function refresh() {
@@ -281,6 +286,7 @@
     slider.value = String(Math.min(Number(slider.max), Number(slider.value) + 1)); replay();
   });
 
+  const ENDED = new Set(["ready", "failed", "cancelled", "applied", "discarded"]);
   // The team tree: parent and sub-tasks follow the server-wide task stream.
   function treeUpdate(r) {
     let li = document.querySelector(`[data-tree="${r.id}"]`);
@@ -295,6 +301,7 @@
       document.getElementById("team-count").textContent = `${n} sub-task${n === 1 ? "" : "s"}`;
     }
     if (!li) return;
+    if (String(r.id) === id && !source && !ENDED.has(r.state)) follow();  // run again elsewhere
     const s = li.querySelector(":scope > .state");
     s.textContent = r.state; s.className = "state s-" + r.state;
   }
