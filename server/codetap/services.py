@@ -23,17 +23,15 @@ REPO_MAP_TOKENS = 1024
 def repo_map_for(runtime: Any) -> Callable[[Path, str], Awaitable[str]] | None:
     """A coroutine function (worktree, intent) -> repo map text, or None if no index."""
     try:
-        from codetap.index import SymbolIndex, render_repo_map
+        from codetap.index.quickmap import task_repo_map
     except ImportError:
         return None
     cache_dir: Path = runtime.config.cache_dir / "index"
 
     async def build(worktree: Path, intent: str) -> str:
         def work() -> str:
-            index = SymbolIndex(worktree, cache_dir)
-            index.build()
             names = [w for w in intent.replace("(", " ").split() if w.isidentifier()]
-            return str(render_repo_map(index, max_tokens=REPO_MAP_TOKENS, names=names))
+            return task_repo_map(worktree, cache_dir, names, REPO_MAP_TOKENS)
         try:
             return await asyncio.to_thread(work)
         except Exception:  # the repo map is an aid; never fail a task over it
