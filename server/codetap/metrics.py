@@ -3,7 +3,8 @@
 Tasks run in the daemon's runtime worker while ``/metrics`` is served by its front, so task
 figures are not counted as they happen: :class:`JournalCollector` computes them at scrape
 time from the database (read-only), reading each journal entry once (an incremental scan
-by rowid). They survive worker and daemon restarts and agree with the journal.
+by rowid; PostgreSQL's ``events`` has a ``rowid`` identity column for this). They survive
+worker and daemon restarts and agree with the journal.
 
 From the tasks table (gauges): ``codetap_tasks{state}``, ``codetap_queue_depth`` (queued
 tasks). From the journal (counters, since the database was created):
@@ -38,7 +39,8 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from codetap.store.store import decode_data
+from codetap.store.base import decode_data
+from codetap.store.readconn import ReadConn, connect_readonly
 from codetap.types import TaskState
 
 REGISTRY = CollectorRegistry()
@@ -82,9 +84,10 @@ class JournalCollector(Collector):
     """Task metrics read from the database at ``path`` at each scrape (see module doc).
     Thread-safe: ``collect`` may run in a worker thread."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, url: str | None = None) -> None:
         self.path = path
-        self._conn: sqlite3.Connection | None = None
+        self.url = url
+        self._conn: ReadConn | None = None
         self._lock = threading.Lock()
         self._cursor = 0
         self._models: dict[int, str] = {}
@@ -96,10 +99,9 @@ class JournalCollector(Collector):
         self.tool_calls: dict[tuple[str, str], int] = {}
         self.tool_latency: dict[str, _Hist] = {}
 
-    def _db(self) -> sqlite3.Connection:
+    def _db(self) -> ReadConn:
         if self._conn is None:
-            self._conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
-                                         check_same_thread=False, timeout=2.0)
+            self._conn = connect_readonly(self.path, self.url)
         return self._conn
 
     def close(self) -> None:
@@ -112,7 +114,7 @@ class JournalCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         with self._lock:
             db = self._db()
-            states = dict(db.execute("SELECT state, COUNT(*) FROM tasks GROUP BY state"))
+            states = dict(db.query("SELECT state, COUNT(*) FROM tasks GROUP BY state"))
             self._scan(db)
             outbox = _outbox(db)
         tasks = GaugeMetricFamily("codetap_tasks", "Tasks by state", labels=["state"])
@@ -144,25 +146,26 @@ class JournalCollector(Collector):
             yield CounterMetricFamily("codetap_webhook_attempts", "Webhook delivery attempts "
                                       "(outbox)", value=outbox[1])
 
-    def _scan(self, db: sqlite3.Connection) -> None:
+    def _scan(self, db: ReadConn) -> None:
         while True:
-            rows = db.execute(
+            rows = db.query(
                 "SELECT rowid, task_id, kind, data FROM events WHERE rowid > ? AND kind IN "
                 "('model_turn', 'tool_result', 'error') ORDER BY rowid LIMIT ?",
-                (self._cursor, SCAN_PAGE)).fetchall()
+                (self._cursor, SCAN_PAGE))
             for rowid, task_id, kind, raw in rows:
                 self._cursor = rowid
                 self._count(db, task_id, kind, decode_data(raw))
             if len(rows) < SCAN_PAGE:
                 return
 
-    def _model_of(self, db: sqlite3.Connection, task_id: int) -> str:
+    def _model_of(self, db: ReadConn, task_id: int) -> str:
         if task_id not in self._models:
-            row = db.execute("SELECT model FROM tasks WHERE id = ?", (task_id,)).fetchone()
+            found = db.query("SELECT model FROM tasks WHERE id = ?", (task_id,))
+            row = found[0] if found else None
             self._models[task_id] = str(row[0]) if row and row[0] else "unknown"
         return self._models[task_id]
 
-    def _count(self, db: sqlite3.Connection, task_id: int, kind: str, data: Any) -> None:
+    def _count(self, db: ReadConn, task_id: int, kind: str, data: Any) -> None:
         if kind == "model_turn":
             model = str(data.get("model") or self._model_of(db, task_id))
             role = str(data.get("role") or "coder")
@@ -200,23 +203,24 @@ def _histogram(name: str, doc: str, label: str, values: dict[str, _Hist]) -> Met
     return family
 
 
-def _outbox(db: sqlite3.Connection) -> tuple[dict[str, int], int] | None:
+def _outbox(db: ReadConn) -> tuple[dict[str, int], int] | None:
     try:
-        rows = db.execute("SELECT state, COUNT(*), COALESCE(SUM(attempts), 0) FROM outbox "
-                          "GROUP BY state").fetchall()
+        rows = db.query("SELECT state, COUNT(*), COALESCE(SUM(attempts), 0) FROM outbox "
+                        "GROUP BY state")
     except sqlite3.OperationalError:  # no outbox table (an older database)
         return None
     return {r[0]: r[1] for r in rows}, sum(r[2] for r in rows)
 
 
-def install(path: Path) -> JournalCollector:
-    """Register a :class:`JournalCollector` of the database at ``path`` in
-    :data:`REGISTRY` (replacing a previous one); returns it."""
+def install(path: Path, url: str | None = None) -> JournalCollector:
+    """Register a :class:`JournalCollector` of the database at ``path`` (``url``: the
+    PostgreSQL database of ``[store] url``) in :data:`REGISTRY` (replacing a previous one);
+    returns it."""
     global _installed
     if _installed is not None:
         REGISTRY.unregister(_installed)
         _installed.close()
-    _installed = JournalCollector(path)
+    _installed = JournalCollector(path, url)
     REGISTRY.register(_installed)
     return _installed
 

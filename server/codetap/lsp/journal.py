@@ -1,33 +1,31 @@
 """Reading a task's journal for clients (``codetap/task/events``, ``codetap/task/eventData``).
 
-The front answers these from its own read-only SQLite connection (``mode=ro``; WAL lets it
-read while the runtime worker writes), never through the worker: replaying a long journal
+The front answers these from its own read-only connection (SQLite ``mode=ro``: WAL lets it
+read while the runtime worker writes; or PostgreSQL, :mod:`codetap.store.readconn`), never
+through the worker: replaying a long journal
 to a client that reconnects must not wait behind running tasks, nor slow them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-import threading
 from pathlib import Path
 from typing import Any
 
-from codetap.store.store import decode_data
+from codetap.store.base import decode_data
+from codetap.store.readconn import connect_readonly
 
 
 class JournalReader:
-    """Read-only access to the ``events`` table of the database at ``path``."""
+    """Read-only access to the ``events`` table of the database at ``path`` (or of the
+    PostgreSQL database at ``url``)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, url: str | None = None) -> None:
         self.path = path
-        self._conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
-                                     check_same_thread=False)
-        self._lock = threading.Lock()
+        self._conn = connect_readonly(path, url)
 
     def _query(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return list(self._conn.execute(sql, args).fetchall())
+        return self._conn.query(sql, args)
 
     async def after(self, task_id: int, after: int, limit: int
                     ) -> tuple[list[tuple[int, int, float, str, dict[str, Any]]], bool]:
@@ -55,9 +53,10 @@ class JournalReader:
 _readers: dict[Path, JournalReader] = {}
 
 
-def reader(path: Path) -> JournalReader:
-    """The process's reader of the database at ``path`` (opened on first use)."""
+def reader(path: Path, url: str | None = None) -> JournalReader:
+    """The process's reader of the database at ``path`` (``url``: PostgreSQL's, ``[store]
+    url``), opened on first use."""
     found = _readers.get(path)
     if found is None:
-        found = _readers[path] = JournalReader(path)
+        found = _readers[path] = JournalReader(path, url)
     return found
