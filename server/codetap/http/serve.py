@@ -99,10 +99,10 @@ async def start(config: Config, runtime: RuntimeAPI, address: str) -> HttpServer
         raise ConfigError(f"cannot serve HTTP on {address}: {exc.strerror or exc}") from None
     store = await Store.open_readonly(config.db_path, url=config.store_url)
     keys = IdempotencyKeys(config.data_dir / "http.db")
-    journal = reader(config.db_path)
+    journal = reader(config.db_path, config.store_url)
     hub = EventHub(journal)
     unsubscribe = runtime.subscribe(hub)
-    metrics.install(config.db_path)
+    metrics.install(config.db_path, config.store_url)
     app = create_app(Context(runtime, store, journal, hub, keys,
                              settings.token))
     server = server_class(uvicorn.Config(

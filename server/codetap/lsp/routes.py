@@ -131,7 +131,8 @@ async def answer(s: Session, p: AnswerParams) -> BaseModel:
 async def task_events(s: Session, p: TaskEventsParams) -> BaseModel:
     task_id = parse_task_id(p.id)
     await s.runtime.get_task(task_id)
-    rows, more = await reader(s.runtime.config.db_path).after(task_id, p.after, p.limit)
+    cfg = s.runtime.config
+    rows, more = await reader(cfg.db_path, cfg.store_url).after(task_id, p.after, p.limit)
     out = []
     for seq, step, ts, kind, data in rows:
         small, partial = shrink(p.id, seq, data)
@@ -143,7 +144,7 @@ async def task_events(s: Session, p: TaskEventsParams) -> BaseModel:
 async def task_event_data(s: Session, p: TaskEventDataParams) -> BaseModel:
     task_id = parse_task_id(p.id)
     await s.runtime.get_task(task_id)
-    row = await reader(s.runtime.config.db_path).one(task_id, p.seq)
+    row = await reader(s.runtime.config.db_path, s.runtime.config.store_url).one(task_id, p.seq)
     if row is None:
         raise JsonRpcInvalidParams(f"task {task_id} has no event {p.seq}")
     seq, step, ts, kind, data = row
