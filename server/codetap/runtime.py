@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from codetap import redact
+from codetap import redact, waits
 from codetap.agent import teams_config
 from codetap.config import Config
 from codetap.errors import (
@@ -129,6 +129,9 @@ class Runtime:
         self.scheduler = Scheduler(teams_config.max_concurrent_tasks(config))
         self.budget = Budget()
         self._configure_budget()
+        self.budget.refresh = self._reload_config
+        self.waits = waits.Board()
+        self._listeners.append(self.waits)
         self._slots: dict[str, asyncio.Semaphore] = {}
 
     @classmethod
@@ -210,6 +213,10 @@ class Runtime:
     ) -> list[TaskRecord]:
         """Tasks newest first, filtered by repository root and states."""
         return await self.store.list_tasks(root.resolve() if root else None, states)
+
+    def waiting_reason(self, task: TaskRecord) -> str | None:
+        """Why ``task`` waits now (``TaskInfo.waiting``, :mod:`codetap.waits`), or None."""
+        return self.waits.reason(task)
 
     async def diff(self, task_id: int) -> str:
         """Unified diff of the task's change (base -> tip); empty before the first edit."""
@@ -486,9 +493,8 @@ class Runtime:
 
     def _configure_budget(self) -> None:
         table = teams_config.budget_settings(self.config)
-        self.budget.per_window = table.max_cost_usd_per_hour
-        self.budget.per_day = table.max_cost_usd_per_day
-        self.budget.window_s = table.window_s
+        self.budget.set_limits(table.max_cost_usd_per_hour, table.max_cost_usd_per_day,
+                               table.window_s)
         self.scheduler.cap = teams_config.max_concurrent_tasks(self.config)
 
     async def _seed_budget(self) -> None:
@@ -502,22 +508,35 @@ class Runtime:
 
     def _gated(self, task_id: int, name: str) -> ModelProvider:
         """Task ``task_id``'s view of model ``name``: behind the budget and the model's
-        concurrency slot; a budget wait is journaled as ``waiting_budget`` {window,
-        spent_usd, limit_usd, resume_in_s}."""
+        concurrency slot; a budget wait and its end are journaled (:mod:`codetap.waits`)
+        and shown as the task's ``waiting`` reason meanwhile."""
         inner = self._provider(name)
         limit = inner.config.max_concurrent
         slot = None
         if limit:
             slot = self._slots.setdefault(name, asyncio.Semaphore(limit))
+        since, why = [0.0], [""]
 
         async def waiting(window: str, spent: float, cap: float, resume_in: float) -> None:
-            task = await self.store.get_task(task_id)
-            for ev in await self.store.append(task_id, task.steps, [("waiting_budget", {
-                    "window": window, "spent_usd": round(spent, 6), "limit_usd": cap,
-                    "resume_in_s": round(resume_in, 3)})]):
-                self._notify(ev.task_id, ev.seq, ev.kind, ev.data)
+            since[0] = self.budget.clock()
+            why[0] = waits.budget_reason(window, spent, cap, since[0] + resume_in)
+            await self._note_wait(task_id, waits.BUDGET, {
+                "reason": why[0], "window": window, "spent_usd": round(spent, 6),
+                "limit_usd": cap, "resume_in_s": round(resume_in, 3),
+                "resumes_at": round(since[0] + resume_in, 3)})
 
-        return GatedProvider(inner, self.budget, slot, waiting)
+        async def resumed() -> None:
+            await self._note_wait(task_id, waits.OVER, {
+                "reason": why[0], "waited_s": round(self.budget.clock() - since[0], 3)})
+
+        return GatedProvider(inner, self.budget, slot, waiting, resumed)
+
+    async def _note_wait(self, task_id: int, kind: str, data: JSON) -> None:
+        """Journal a wait's start or end (:mod:`codetap.waits`) and publish the task."""
+        task = await self.store.get_task(task_id)
+        for ev in await self.store.append(task_id, task.steps, [(kind, data)]):
+            self._notify(ev.task_id, ev.seq, ev.kind, ev.data)
+        await self._publish(task)
 
     def _provider(self, name: str) -> ModelProvider:
         if name not in self._providers:
@@ -601,7 +620,9 @@ class Runtime:
     async def _run(self, task: TaskRow) -> TaskRow:
         admitted = False
         try:
-            await self.scheduler.admit(task.priority)
+            await self.scheduler.admit(task.priority, task.id, lambda ahead: self._note_wait(
+                task.id, waits.QUEUE, {"reason": waits.queue_reason(ahead), "ahead": ahead,
+                                       "priority": task.priority}))
             admitted = True
             deps = None if task.repo_url else self._deps(task)
             task = await self._transition(task.id, TaskState.RUNNING)

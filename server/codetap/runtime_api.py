@@ -47,6 +47,11 @@ class RuntimeAPI(Protocol):
         """Tasks newest first, filtered by repository root and states."""
         ...
 
+    def waiting_reason(self, task: TaskRecord) -> str | None:
+        """Why ``task`` (as it is now) waits for the queue or a budget (``TaskInfo.waiting``,
+        :mod:`codetap.waits`), or None."""
+        ...
+
     async def diff(self, task_id: int) -> str:
         """The task's change (base -> tip) as a unified diff."""
         ...
@@ -61,10 +66,12 @@ class RuntimeAPI(Protocol):
                          repo: Mapping[str, Any] | None = None, push: bool | None = None,
                          pull_request: Mapping[str, Any] | bool | None = None,
                          branch: str | None = None,
-                         webhook: Mapping[str, Any] | None = None) -> TaskRecord:
+                         webhook: Mapping[str, Any] | None = None,
+                         priority: int = 0) -> TaskRecord:
         """Create and schedule a task on a snapshot of ``root``, or on the remote
         repository ``repo={"url", "ref"?}`` (``root=None``); ``webhook``: its own
-        webhook ``{url, secret, interval_s?, events?}``."""
+        webhook ``{url, secret, interval_s?, events?}``; ``priority``: the scheduler
+        admits higher first."""
         ...
 
     async def webhook_deliveries(self, dead: bool = False, limit: int = 100) -> list[JSON]:

@@ -4,11 +4,18 @@ window moves."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import json
+import os
+import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from codetap import waits
 from codetap.config import Config, Limits
 from codetap.models.base import ModelConfig
 from codetap.runtime import Question, Runtime
@@ -139,3 +146,78 @@ def test_budget_windows() -> None:
     budget.add(1009.5, 1.0)
     block = budget.blocked()
     assert block is not None and block[0] == "day" and block[1] == 3.0
+
+
+class Waits:
+    """Records each journal entry's kind, and the task's ``waiting`` reason each time the
+    runtime publishes the task (what editors receive as ``TaskInfo.waiting``)."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.kinds: list[str] = []
+        self.shown: list[str | None] = []
+        self.budget_wait = asyncio.Event()
+
+    def task_updated(self, task: Any) -> None:
+        self.shown.append(self.rt.waiting_reason(task))
+
+    def task_event(self, task_id: int, seq: int, kind: str, data: JSON) -> None:
+        self.kinds.append(kind)
+        if kind == waits.BUDGET:
+            self.budget_wait.set()
+
+    def question(self, q: Question) -> None:
+        pass
+
+
+def write_user_config(xdg: Path, tmp: Path, per_hour: float) -> Path:
+    """The user's config file: a replay model whose turns cost $1 each (one input token at
+    $1M per million), and an hourly budget of ``per_hour``."""
+    turn: dict[str, object] = {"usage": {"input_tokens": 1, "output_tokens": 0},
+                               "tool_calls": [{"name": "glob", "arguments": {"pattern": "*"}}]}
+    last = {**turn, "tool_calls": [{"name": "finish", "arguments": {"summary": "done"}}]}
+    path = session(tmp / "m.jsonl", [turn, turn, last])
+    cfg = xdg / "config" / "codetap" / "config.toml"
+    cfg.parent.mkdir(parents=True, exist_ok=True)
+    cfg.write_text(f'default_model = "m"\n[models.m]\nprovider = "replay"\npath = "{path}"\n'
+                   "input_price_per_mtok = 1000000.0\n[limits]\nmax_cost_usd = 1000.0\n"
+                   f"[budget]\nmax_cost_usd_per_hour = {per_hour}\n")
+    return cfg
+
+
+async def test_budget_wait_shows_why_and_a_raised_budget_lets_it_go_on(
+        xdg: Path, tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    cfg = write_user_config(xdg, tmp_path, 1.5)
+    rt = await Runtime.open(Config.load())
+    seen = Waits(rt)
+    rt.subscribe(seen)
+    try:
+        task = await rt.start_task("spend", repo)
+        # Two turns spend $2 of $1.50 an hour: the third request waits (for an hour).
+        await asyncio.wait_for(seen.budget_wait.wait(), 30)
+        row = await rt.get_task(task.id)
+        reason = rt.waiting_reason(row)
+        assert reason is not None and row.state is TaskState.RUNNING
+        assert re.fullmatch(r"hourly budget reached: \$2\.00 of \$1\.50, resumes at "
+                            r"\d\d:\d\d:\d\dZ", reason), reason
+        # Readers of the database alone (the CLI) see the same reason.
+        assert await waits.reasons(rt.store, [row]) == {task.id: reason}
+        shown = await asyncio.to_thread(
+            subprocess.run, [sys.executable, "-m", "codetap", "show", str(task.id), "--json"],
+            capture_output=True, text=True, env=dict(os.environ), timeout=60, check=False)
+        assert json.loads(shown.stdout)["waiting"] == reason, shown.stderr
+        assert seen.shown[-1] == reason
+        # The user raises the budget: the config file is re-read while the step waits.
+        cfg.write_text(cfg.read_text().replace("= 1.5\n", "= 100.0\n"))
+        done = await asyncio.wait_for(rt.wait(task.id), 30)
+        events = await rt.store.events(task.id)
+    finally:
+        await rt.close()
+    assert done.state is TaskState.READY, done.error
+    assert rt.waiting_reason(done) is None and seen.shown[-1] is None
+    kinds = [e.kind for e in events if e.kind in (waits.BUDGET, waits.OVER, "model_turn")]
+    assert kinds == ["model_turn", "model_turn", waits.BUDGET, waits.OVER, "model_turn"]
+    over = next(e for e in events if e.kind == waits.OVER)
+    assert over.data["reason"] == reason and over.data["waited_s"] < 60
+    assert waits.from_events(events) is None

@@ -67,15 +67,23 @@ async def with_store(fn: Callable[[Store], Awaitable[T]]) -> T:
         await store.close()
 
 
-def task_json(task: TaskRow) -> JSON:
-    """The TaskInfo wire shape (ARCHITECTURE.md "Editor protocol") plus local extras."""
+def task_json(task: TaskRow, waiting: str | None = None) -> JSON:
+    """The TaskInfo wire shape (ARCHITECTURE.md "Editor protocol") plus local extras;
+    ``waiting``: why it waits now (:mod:`codetap.waits`)."""
     data: JSON = {
         "id": str(task.id), "intent": task.intent, "state": task.state.value,
         "root_uri": task.root.as_uri(), "branch": task.branch, "base_commit": task.base_commit,
         "steps": task.steps, "usage": task.usage.to_json(), "created_at": task.created_at,
-        "updated_at": task.updated_at, "model": task.model,
-        "duration_s": duration_s(task),
+        "updated_at": task.updated_at, "model": task.model, "workflow": task.workflow,
+        "duration_s": duration_s(task), "priority": task.priority,
     }
+    if task.parent_id is not None:
+        data["parent_id"] = str(task.parent_id)
+    for key in ("role", "subtask"):
+        if getattr(task, key):
+            data[key] = getattr(task, key)
+    if waiting:
+        data["waiting"] = waiting
     if task.scope:
         data["scope"] = task.scope
     for key in ("summary", "error", "tip_commit"):

@@ -46,12 +46,14 @@ def read_intent(intent: str | None) -> str:
               show_default=True, help="Repository the task works on.")
 @click.option("--model", help="Model name from config ([models.<name>]).")
 @click.option("--workflow", help="Workflow name from config ([workflows.<name>]).")
+@click.option("--priority", type=click.IntRange(-1000, 1000), default=0, show_default=True,
+              help="Queue priority: higher is admitted first (FIFO within a priority).")
 @click.option("--detach", is_flag=True, help="Start the task and return at once (prints its id).")
 @click.option("--stop-on-interrupt", is_flag=True,
               help="Ctrl-C pauses the task (default: it keeps running in the daemon).")
 @click.option("--json", "as_json", is_flag=True, help="Print the task as JSON.")
-def run(intent: str | None, repo: Path, model: str | None, workflow: str | None, detach: bool,
-        stop_on_interrupt: bool, as_json: bool) -> None:
+def run(intent: str | None, repo: Path, model: str | None, workflow: str | None, priority: int,
+        detach: bool, stop_on_interrupt: bool, as_json: bool) -> None:
     """Run a coding task described by INTENT (or stdin, or `-`) on a git repository.
 
     The task runs in the daemon (started when none runs); this command follows it until
@@ -64,6 +66,8 @@ def run(intent: str | None, repo: Path, model: str | None, workflow: str | None,
         params["model"] = model
     if workflow:
         params["workflow"] = workflow
+    if priority:
+        params["priority"] = priority
     if detach:
         _detach_fast(params, as_json)  # returns only when no daemon runs yet
 
@@ -110,32 +114,48 @@ def _read(fn: Any) -> Any:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--repo", type=click.Path(file_okay=False, path_type=Path), help="Only this repository.")
 def tasks(as_json: bool, repo: Path | None) -> None:
-    """List tasks, newest first."""
+    """List tasks, newest first; a team's sub-tasks are indented under their parent with
+    their role, and a task that waits (queue, budget) says why."""
+    from codetap import waits
     from codetap.cli.common import echo_json, task_json
-    rows = _read(lambda s: s.list_tasks(repo.resolve() if repo else None))
+    from codetap.cli.tree import render
+
+    async def go(store: Store) -> tuple[list[Any], dict[int, str]]:
+        rows = await store.list_tasks(repo.resolve() if repo else None)
+        return rows, await waits.reasons(store, rows)
+
+    rows, waiting = _read(go)
     if as_json:
-        echo_json({"tasks": [task_json(t) for t in rows]})
+        echo_json({"tasks": [task_json(t, waiting.get(t.id)) for t in rows]})
         return
-    out(f"{'id':>4}  {'state':<11} {'steps':>5} {'tokens':>8} {'cost':>9}  intent")
-    for t in rows:
-        tokens = t.usage.input_tokens + t.usage.output_tokens
-        first = t.intent.splitlines()[0] if t.intent else ""
-        out(f"{t.id:>4}  {t.state.value:<11} {t.steps:>5} {tokens:>8} "
-            f"${t.usage.cost_usd:>8.4f}  {first[:60]}")
+    for line in render(rows, waiting):
+        out(line)
 
 
 @click.command()
 @click.argument("task_id")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def show(task_id: str, as_json: bool) -> None:
-    """Show a task: state, steps, tokens, cost, duration."""
+    """Show a task: state, steps, tokens, cost, duration, why it waits, and its sub-tasks
+    (a team workflow's fan-out) with their roles."""
+    from codetap import waits
     from codetap.cli.common import echo_json, parse_task_id, task_json
-    task = _read(lambda s: s.get_task(parse_task_id(task_id)))
-    data = task_json(task)
+    from codetap.cli.tree import task_line, tree_order
+
+    async def go(store: Store) -> tuple[Any, list[Any], dict[int, str]]:
+        task = await store.get_task(parse_task_id(task_id))
+        family = await _family(store, task.id)
+        return task, family, await waits.reasons(store, [task, *family])
+
+    task, family, waiting = _read(go)
+    data = task_json(task, waiting.get(task.id))
+    kids = [t for t in family if t.parent_id == task.id]
     if as_json:
+        data["children"] = [task_json(t, waiting.get(t.id)) for t in reversed(kids)]
         echo_json(data)
         return
-    for key in ("id", "state", "intent", "model", "steps", "usage", "duration_s", "branch",
+    for key in ("id", "state", "waiting", "intent", "workflow", "role", "parent_id", "subtask",
+                "priority", "model", "steps", "usage", "duration_s", "branch",
                 "base_commit", "tip_commit", "worktree", "created_at", "updated_at", "summary",
                 "error"):
         if key in data:
@@ -144,6 +164,17 @@ def show(task_id: str, as_json: bool) -> None:
                 value = (f"{value['input_tokens']} in + {value['output_tokens']} out tokens, "
                          f"${value['cost_usd']:.4f}")
             out(f"{key:>12} {value}")
+    if kids:
+        out(f"{'children':>12} {len(kids)}")
+        for depth, row in tree_order([task, *family]):
+            if depth:
+                out(task_line(row, depth, waiting.get(row.id)))
+
+
+async def _family(store: Store, task_id: int) -> list[Any]:
+    """The task's descendants (sub-tasks, theirs ...), newest first."""
+    from codetap.tasks.report import descendants
+    return list(reversed(await descendants(store, task_id)))
 
 
 @click.command()
@@ -176,8 +207,15 @@ def diff(task_id: str) -> None:
 @click.argument("task_id")
 @click.option("-f", "--follow", "follow_", is_flag=True,
               help="Keep following new entries live (as `codetap follow`).")
-def log(task_id: str, follow_: bool) -> None:
-    """Print the task's journal as JSON lines (seq, step, ts, kind, data)."""
+@click.option("--steps", is_flag=True,
+              help="One line per model step of the task and its sub-tasks: which role on "
+                   "which model, tokens, cost, tool calls.")
+def log(task_id: str, follow_: bool, steps: bool) -> None:
+    """Print the task's journal as JSON lines (seq, step, ts, kind, data); a model turn's
+    data names its ``role`` and ``model``."""
+    if steps:
+        _log_steps(task_id)
+        return
     if follow_:
         from codetap.cli.follow_cmd import follow_task
         follow_task(task_id, as_log=True)
@@ -193,3 +231,31 @@ def log(task_id: str, follow_: bool) -> None:
                                "data": e.data}, ensure_ascii=False))
 
 
+
+
+def _log_steps(task_id: str) -> None:
+    """``codetap log --steps``: the audit of who did each step, the task's own steps first,
+    then its sub-tasks' in tree order (each followed by its own sub-tasks)."""
+    from codetap.cli.common import parse_task_id
+    from codetap.cli.tree import tree_order
+
+    async def go(store: Store) -> list[tuple[Any, list[Any]]]:
+        task = await store.get_task(parse_task_id(task_id))
+        family = [row for _, row in tree_order([task, *await _family(store, task.id)])]
+        return [(t, await store.events(t.id)) for t in family]
+
+    out(f"{'task':>6} {'step':>5}  {'role':<10} {'model':<20} {'in':>8} {'out':>7} "
+        f"{'cost':>9}  calls")
+    for task, events in _read(go):
+        for ev in events:
+            if ev.kind != "model_turn":
+                continue
+            usage = ev.data.get("usage") or {}
+            calls = [c.get("name", "?") for c in
+                     (ev.data.get("message") or {}).get("tool_calls") or []]
+            role = ev.data.get("role") or task.role or "-"
+            model = ev.data.get("model") or task.model
+            out(f"{task.id:>6} {ev.step:>5}  {role:<10} {model:<20} "
+                f"{usage.get('input_tokens', 0):>8} {usage.get('output_tokens', 0):>7} "
+                f"{'$' + format(float(usage.get('cost_usd', 0.0)), '.4f'):>9}  "
+                f"{', '.join(calls)}")

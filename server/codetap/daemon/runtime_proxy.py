@@ -61,6 +61,9 @@ class RemoteRuntime:
         self._closing = False
         self._restarts = 0
         self._clients = 0
+        from codetap.waits import Board
+        self._waits = Board()
+        self._listeners.append(self._waits)
 
     @classmethod
     async def start(cls, config: Config) -> RemoteRuntime:
@@ -204,13 +207,15 @@ class RemoteRuntime:
                          repo: Mapping[str, Any] | None = None, push: bool | None = None,
                          pull_request: Mapping[str, Any] | bool | None = None,
                          branch: str | None = None,
-                         webhook: Mapping[str, Any] | None = None) -> TaskRecord:
+                         webhook: Mapping[str, Any] | None = None,
+                         priority: int = 0) -> TaskRecord:
         pr = dict(pull_request) if isinstance(pull_request, Mapping) else pull_request
         return await self._task("start_task", intent, root, scope=scope, model=model,
                                 workflow=workflow, overlay=dict(overlay or {}),
                                 repo=dict(repo) if repo else None, push=push,
                                 pull_request=pr, branch=branch,
-                                webhook=dict(webhook) if webhook else None)
+                                webhook=dict(webhook) if webhook else None,
+                                priority=priority)
 
     async def webhook_deliveries(self, dead: bool = False, limit: int = 100) -> list[JSON]:
         result: list[JSON] = await self.call("webhook_deliveries", dead, limit)
@@ -277,6 +282,10 @@ class RemoteRuntime:
         # Worker-local ids restart at 1 with each worker: qualify them with its pid.
         pid = self._proc.pid if self._proc is not None else 0
         return Question(task_id, f"{pid}:{question_id}", kind, question, options)
+
+    def waiting_reason(self, task: TaskRecord) -> str | None:
+        """Why the task waits, from the worker's journal entries (:mod:`codetap.waits`)."""
+        return self._waits.reason(task)
 
     def pending_questions(self) -> list[Question]:
         """Questions the worker asked that are still unanswered (as last reported)."""

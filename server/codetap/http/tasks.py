@@ -81,6 +81,8 @@ class TaskCreate(_Body):
     push: bool | None = None
     pull_request: PullRequestSpec | None = None
     webhook: WebhookSpec | None = None
+    priority: int = Field(default=0, ge=-1000, le=1000,
+                          description="The scheduler admits higher first (FIFO within one).")
 
 
 class TaskList(BaseModel):
@@ -97,9 +99,10 @@ class MessageBody(_Body):
     text: str = Field(min_length=1)
 
 
-def _info(task: Any) -> dict[str, Any]:
+def _info(task: Any, ctx: Context) -> dict[str, Any]:
     from codetap.lsp.convert import task_info
-    info: dict[str, Any] = task_info(task).model_dump(mode="json", exclude_none=True)
+    info: dict[str, Any] = task_info(task, ctx.runtime.waiting_reason(task)).model_dump(
+        mode="json", exclude_none=True)
     return info
 
 
@@ -115,6 +118,7 @@ def _start_kwargs(ctx: Context, body: TaskCreate) -> tuple[Path | None, dict[str
         "pull_request": body.pull_request.model_dump() if body.pull_request else None,
         "webhook": body.webhook.model_dump(exclude_none=True) if body.webhook else None,
         "repo": {"url": body.repo.url, "ref": body.repo.ref} if body.repo.url else None,
+        "priority": body.priority or None,
     }
     for name, value in extra.items():
         if value is None:
@@ -154,14 +158,16 @@ async def create(ctx: Ctx, body: TaskCreate, idempotency_key: Annotated[
     if replayed:
         headers["Idempotent-Replayed"] = "true"
     task = await ctx.runtime.get_task(task_id)
-    return JSONResponse(_info(task), status_code=201, headers=headers)
+    return JSONResponse(_info(task, ctx), status_code=201, headers=headers)
 
 
 @router.get("", response_model=TaskList, response_model_exclude_none=True)
 async def list_tasks(ctx: Ctx, state: Annotated[list[str] | None, Query(
         description="Only these states (repeat, or comma-separated).")] = None,
         repo: Annotated[str | None, Query(description="Only tasks of this repository (its "
-                                          "absolute path, or its URL).")] = None
+                                          "absolute path, or its URL).")] = None,
+        parent_id: Annotated[int | None, Query(ge=1, description="Only the sub-tasks of "
+                                               "this task.")] = None,
         ) -> dict[str, Any]:
     """Tasks, newest first."""
     states: list[TaskState] = []
@@ -177,13 +183,15 @@ async def list_tasks(ctx: Ctx, state: Annotated[list[str] | None, Query(
     tasks = await ctx.runtime.list_tasks(root, states or None)
     if repo and root is None:
         tasks = [t for t in tasks if getattr(t, "repo_url", None) == repo]
-    return {"tasks": [_info(t) for t in tasks]}
+    if parent_id is not None:
+        tasks = [t for t in tasks if t.parent_id == parent_id]
+    return {"tasks": [_info(t, ctx) for t in tasks]}
 
 
 @router.get("/{task_id}", response_model=TaskInfo, response_model_exclude_none=True)
 async def get(ctx: Ctx, task_id: TaskId) -> dict[str, Any]:
     """The task (404 unknown)."""
-    return _info(await ctx.runtime.get_task(task_id))
+    return _info(await ctx.runtime.get_task(task_id), ctx)
 
 
 @router.get("/{task_id}/diff", response_class=PlainTextResponse,
@@ -237,7 +245,7 @@ async def events(ctx: Ctx, request: Request, task_id: TaskId,
 
 
 async def _op(ctx: Context, name: str, task_id: int, *args: Any) -> dict[str, Any]:
-    return _info(await getattr(ctx.runtime, name)(task_id, *args))
+    return _info(await getattr(ctx.runtime, name)(task_id, *args), ctx)
 
 
 @router.post("/{task_id}/cancel", response_model=TaskInfo, response_model_exclude_none=True)
@@ -288,4 +296,4 @@ async def apply(ctx: Ctx, task_id: TaskId) -> dict[str, Any]:
     """Write a ready task's change onto its repository's working tree (all or nothing:
     409 naming the files when any hunk conflicts with edits made there since)."""
     from codetap.http.apply import apply_to_worktree
-    return _info(await apply_to_worktree(ctx.runtime, task_id))
+    return _info(await apply_to_worktree(ctx.runtime, task_id), ctx)

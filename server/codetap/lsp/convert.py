@@ -49,8 +49,9 @@ def _scope(raw: Any) -> Scope | None:
         return None
 
 
-def task_info(task: TaskRecord) -> TaskInfo:
-    """The wire ``TaskInfo`` of a runtime task record."""
+def task_info(task: TaskRecord, waiting: str | None = None) -> TaskInfo:
+    """The wire ``TaskInfo`` of a runtime task record; ``waiting``: why it waits now
+    (``RuntimeAPI.waiting_reason``), if it does."""
     usage = task.usage
     return TaskInfo(
         id=str(task.id),
@@ -77,6 +78,7 @@ def task_info(task: TaskRecord) -> TaskInfo:
         role=task.role,
         subtask=task.subtask,
         priority=task.priority,
+        waiting=waiting,
     )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
@@ -35,6 +35,7 @@ from codetap.protocol.models import (
     TaskEventsParams,
     TaskEventsResult,
     TaskIdParams,
+    TaskInfo,
     TaskListParams,
     TaskListResult,
     TaskMessageParams,
@@ -48,9 +49,16 @@ from codetap.protocol.models import (
 )
 from codetap.types import TaskState
 
+if TYPE_CHECKING:
+    from codetap.store import TaskRow as TaskRecord
+
 REQUEST_FAILED = -32803
 
 Handler = Callable[[Session, Any], Awaitable[BaseModel]]
+
+
+def _info(s: Session, task: TaskRecord) -> TaskInfo:
+    return task_info(task, s.runtime.waiting_reason(task))
 
 
 async def task_start(s: Session, p: TaskStartParams) -> BaseModel:
@@ -61,14 +69,14 @@ async def task_start(s: Session, p: TaskStartParams) -> BaseModel:
         task = await s.runtime.start_task(
             p.intent, None, scope=scope, model=p.model, workflow=p.workflow,
             repo={"url": p.repo_url, "ref": p.ref}, push=p.push, pull_request=pr,
-            branch=p.branch, webhook=hook)
-        return task_info(task)
+            branch=p.branch, webhook=hook, priority=p.priority)
+        return _info(s, task)
     assert p.root_uri is not None  # TaskStartParams requires one of the two
     root = uri_to_path(p.root_uri)
     task = await s.runtime.start_task(
         p.intent, root, scope=scope, model=p.model, workflow=p.workflow, overlay=s.overlay(root),
-        branch=p.branch, webhook=hook)
-    return task_info(task)
+        branch=p.branch, webhook=hook, priority=p.priority)
+    return _info(s, task)
 
 
 async def task_list(s: Session, p: TaskListParams) -> BaseModel:
@@ -79,11 +87,14 @@ async def task_list(s: Session, p: TaskListParams) -> BaseModel:
         known = ", ".join(t.value for t in TaskState)
         raise JsonRpcInvalidParams(f"{exc}; states are: {known}") from None
     tasks = await s.runtime.list_tasks(root, states)
-    return TaskListResult(tasks=[task_info(t) for t in tasks])
+    if p.parent_id is not None:
+        parent = parse_task_id(p.parent_id)
+        tasks = [t for t in tasks if t.parent_id == parent]
+    return TaskListResult(tasks=[_info(s, t) for t in tasks])
 
 
 async def task_get(s: Session, p: TaskIdParams) -> BaseModel:
-    return task_info(await s.runtime.get_task(parse_task_id(p.id)))
+    return _info(s, await s.runtime.get_task(parse_task_id(p.id)))
 
 
 def _simple(op: str) -> Handler:
@@ -91,7 +102,7 @@ def _simple(op: str) -> Handler:
         task_id = parse_task_id(p.id)
         if op == "discard":
             s.book.clear(task_id)
-        return task_info(await getattr(s.runtime, op)(task_id))
+        return _info(s, await getattr(s.runtime, op)(task_id))
 
     handler.__name__ = f"task_{op}"
     handler.__doc__ = f"codetap/task/{op}: {op} the task; returns its TaskInfo."
@@ -99,7 +110,7 @@ def _simple(op: str) -> Handler:
 
 
 async def task_rollback(s: Session, p: TaskRollbackParams) -> BaseModel:
-    return task_info(await s.runtime.rollback(parse_task_id(p.id), p.step))
+    return _info(s, await s.runtime.rollback(parse_task_id(p.id), p.step))
 
 
 async def task_apply(s: Session, p: TaskApplyParams) -> BaseModel:
@@ -113,7 +124,7 @@ async def task_apply(s: Session, p: TaskApplyParams) -> BaseModel:
 async def task_message(s: Session, p: TaskMessageParams) -> BaseModel:
     task_id = parse_task_id(p.id)
     s.book.clear(task_id)  # its suggestions are out of date once the task goes on
-    return task_info(await s.runtime.message(task_id, p.text))
+    return _info(s, await s.runtime.message(task_id, p.text))
 
 
 async def gc(s: Session, p: GcParams) -> BaseModel:
@@ -125,7 +136,7 @@ async def gc(s: Session, p: GcParams) -> BaseModel:
 async def answer(s: Session, p: AnswerParams) -> BaseModel:
     task_id = parse_task_id(p.id)
     await s.runtime.get_task(task_id)  # an unknown task is bad params, not "no question"
-    return task_info(await s.runtime.answer(task_id, p.answer))
+    return _info(s, await s.runtime.answer(task_id, p.answer))
 
 
 async def task_events(s: Session, p: TaskEventsParams) -> BaseModel:

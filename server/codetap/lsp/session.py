@@ -185,7 +185,8 @@ class Session:
     def on_task_updated(self, task: TaskRecord) -> None:
         if self.closed or not self.initialized or not self.watches(task):
             return
-        self.notify(methods.TASK_UPDATED, dump(task_info(task)))
+        self.notify(methods.TASK_UPDATED,
+                    dump(task_info(task, self.runtime.waiting_reason(task))))
         if not self.options.editor:
             return
         self._progress(task)

@@ -74,7 +74,10 @@ class TaskInfo(_Wire):
     """A task as editors see it (result of most requests, body of codetap/task/updated).
 
     A sub-task of a team workflow names its ``parent_id``, its ``role`` and the plan's
-    ``subtask`` key it carries out; ``priority``: higher is admitted first."""
+    ``subtask`` key it carries out; ``priority``: higher is admitted first. ``waiting``
+    says why a task that should progress does not, while it waits and only then: the
+    queue (``"queued: 3 ahead"``) or a budget (``"hourly budget reached: $2.00 of $2.00,
+    resumes at 14:00:00Z"``)."""
 
     id: str
     intent: str
@@ -96,6 +99,7 @@ class TaskInfo(_Wire):
     role: str | None = None
     subtask: str | None = None
     priority: int = 0
+    waiting: str | None = None
 
 
 class WebhookParams(_Wire):
@@ -156,7 +160,8 @@ class PullRequestParams(_Wire):
 class TaskStartParams(_Wire):
     """codetap/task/start params: what to do (``intent``) in which repository: a local one
     (``root_uri``) or a remote one (``repo_url`` with ``ref``; then ``push`` and
-    ``pull_request`` say what happens when it ends, ``branch`` names its branch)."""
+    ``pull_request`` say what happens when it ends, ``branch`` names its branch).
+    ``priority``: the scheduler admits higher first (FIFO within a priority; default 0)."""
 
     intent: str = Field(min_length=1)
     repo_url: str | None = Field(default=None, min_length=1)
@@ -169,6 +174,7 @@ class TaskStartParams(_Wire):
     pull_request: PullRequestParams | None = None
     branch: str | None = None
     webhook: WebhookParams | None = None
+    priority: int = Field(default=0, ge=-1000, le=1000)
 
     @field_validator("root_uri")
     @classmethod
@@ -179,10 +185,12 @@ class TaskStartParams(_Wire):
 
 
 class TaskListParams(_Wire):
-    """codetap/task/list params: optional filters by repository and states."""
+    """codetap/task/list params: optional filters by repository, states, and parent task
+    (``parent_id``: only that task's sub-tasks)."""
 
     root_uri: str | None = None
     states: list[str] | None = None
+    parent_id: TaskId | None = None
 
 
 class TaskListResult(_Wire):

@@ -153,7 +153,7 @@ class Client:
                     ref: str | None = None, push: bool | None = None,
                     pull_request: dict[str, Any] | bool | None = None,
                     branch: str | None = None,
-                    webhook: dict[str, Any] | None = None) -> TaskInfo:
+                    webhook: dict[str, Any] | None = None, priority: int = 0) -> TaskInfo:
         """Start a task on the git repository at local path ``repo``, or on the remote
         repository ``repo_url`` (https, ssh, git or file URL) at ``ref`` (default: its
         default branch); its TaskInfo (queued). For a remote task ``push`` (default:
@@ -163,7 +163,9 @@ class Client:
         workflow, WorkspaceError if ``repo`` is not a git repository or ``repo_url`` is not
         usable (clone failures end the task ``failed``). ``webhook``: the task's own
         webhook ``{"url", "secret", "interval_s"?, "events"?}`` (Standard Webhooks
-        signed; ConfigError for a bad one)."""
+        signed; ConfigError for a bad one). ``priority`` (-1000..1000, default 0): the
+        scheduler admits higher first, FIFO within a priority; a task that waits says why
+        in ``TaskInfo.waiting``."""
         from codetap.protocol.models import TaskInfo
         params: dict[str, Any] = {"intent": intent}
         if repo is not None:
@@ -171,7 +173,8 @@ class Client:
         pr = {} if pull_request is True else (pull_request or None)
         for key, value in (("model", model), ("workflow", workflow), ("scope", scope),
                            ("repo_url", repo_url), ("ref", ref), ("push", push),
-                           ("pull_request", pr), ("branch", branch), ("webhook", webhook)):
+                           ("pull_request", pr), ("branch", branch), ("webhook", webhook),
+                           ("priority", priority or None)):
             if value is not None:
                 params[key] = value
         return TaskInfo.model_validate(await self.call("codetap/task/start", params))
@@ -196,15 +199,25 @@ class Client:
         return await self._info("codetap/task/get", {"id": task_id(id)})
 
     async def list(self, *, repo: str | Path | None = None,
-                   states: Sequence[str] | None = None) -> builtins.list[TaskInfo]:
-        """Tasks newest first, optionally only of ``repo`` and in ``states``."""
+                   states: Sequence[str] | None = None,
+                   parent_id: int | str | None = None) -> builtins.list[TaskInfo]:
+        """Tasks newest first, optionally only of ``repo``, in ``states``, and sub-tasks
+        of ``parent_id``."""
         from codetap.protocol.models import TaskListResult
         params: dict[str, Any] = {}
         if repo is not None:
             params["root_uri"] = Path(repo).resolve().as_uri()
         if states is not None:
             params["states"] = list(states)
+        if parent_id is not None:
+            params["parent_id"] = task_id(parent_id)
         return TaskListResult.model_validate(await self.call("codetap/task/list", params)).tasks
+
+    async def children(self, id: int | str) -> builtins.list[TaskInfo]:
+        """The sub-tasks of task ``id`` (a team workflow's fan-out), oldest first; each
+        names its ``role`` and the plan's ``subtask``. TaskNotFound for an unknown id."""
+        await self.get(id)
+        return builtins.list(reversed(await self.list(parent_id=id)))
 
     async def _info(self, method: str, params: dict[str, Any]) -> TaskInfo:
         from codetap.protocol.models import TaskInfo

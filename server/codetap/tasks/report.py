@@ -13,7 +13,9 @@ JSON shape::
      verification: {command, passed, exit_code, round, rounds, detected_from, output,
                     note?} | null,
      steps, usage: {input_tokens, output_tokens, cost_usd, ...}, duration_s,
-     roles: [{role, model, steps, input_tokens, output_tokens, cost_usd, time_s}],
+     roles: [{role, model, steps, input_tokens, output_tokens, cost_usd, time_s}]
+            (the task's and its sub-tasks' steps, per role and model),
+     children: [{id, role, subtask, state, steps, cost_usd}]  (sub-tasks, oldest first),
      tool_failures: [{step, tool, message}], tool_failures_total, warnings: [str]}
 """
 
@@ -42,6 +44,7 @@ class Report:
     files_note: str = ""
     verification: JSON | None = None
     roles: list[JSON] = field(default_factory=list)
+    children: list[JSON] = field(default_factory=list)
     failures: list[JSON] = field(default_factory=list)
     failures_total: int = 0
     warnings: list[str] = field(default_factory=list)
@@ -54,6 +57,7 @@ class Report:
                       "files": self.files, "verification": self.verification,
                       "steps": t.steps, "usage": t.usage.to_json(),
                       "duration_s": duration_s(t), "roles": self.roles,
+                      "children": self.children,
                       "tool_failures": self.failures,
                       "tool_failures_total": self.failures_total, "warnings": self.warnings}
         for key in ("error", "summary", "tip_commit"):
@@ -124,6 +128,14 @@ class Report:
         for r in self.roles:
             out.append(f"| {r['role']} | {r['model']} | {r['steps']} | {r['input_tokens']} | "
                        f"{r['output_tokens']} | ${r['cost_usd']:.4f} | {r['time_s']:.1f} |")
+        if not self.children:
+            return out + [""]
+        out += ["", f"The roles above include {len(self.children)} sub-task(s):", "",
+                "| sub-task | role | plan key | state | steps | cost |",
+                "|---|---|---|---|---:|---:|"]
+        for c in self.children:
+            out.append(f"| {c['id']} | {c['role'] or '-'} | {c['subtask'] or '-'} | "
+                       f"{c['state']} | {c['steps']} | ${c['cost_usd']:.4f} |")
         return out + [""]
 
 
@@ -137,7 +149,15 @@ async def build(store: Store, task_id: int, *, task: TaskRow | None = None) -> R
     report = Report(task)
     report.files, report.files_note = await _files(task)
     report.verification = _verification(events)
-    report.roles = _roles(task, events)
+    family = await descendants(store, task_id)
+    report.children = [{"id": str(c.id), "role": c.role, "subtask": c.subtask,
+                        "state": c.state.value, "steps": c.steps,
+                        "cost_usd": round(c.usage.cost_usd, 6)}
+                       for c in family if c.parent_id == task_id]
+    everyone = list(events)
+    for child in family:
+        everyone += await store.events(child.id)
+    report.roles = _roles(task, everyone)
     report.failures, report.failures_total = _failures(events)
     report.warnings = [str(e.data.get("message", "")) for e in events if e.kind == "warning"]
     return report
@@ -179,6 +199,16 @@ def _roles(task: TaskRow, events: Sequence[Event]) -> list[JSON]:
     usage_by_role`). A turn without a role counts for the workflow's first role."""
     default = WORKFLOWS.get(task.workflow, ("coder",))[0]
     return usage_by_role(events, default_role=default, default_model=task.model)
+
+
+async def descendants(store: Store, task_id: int) -> list[TaskRow]:
+    """The task's sub-tasks, theirs, and so on, oldest first."""
+    ids, found = {task_id}, []
+    for row in reversed(await store.list_tasks()):  # a parent is older than its children
+        if row.parent_id in ids:
+            ids.add(row.id)
+            found.append(row)
+    return found
 
 
 def _failures(events: Sequence[Event]) -> tuple[list[JSON], int]:

@@ -124,7 +124,7 @@
 ---@class codetap.TaskIdParams
 ---@field id string min length 1, max length 32
 
----A task as editors see it (result of most requests, body of codetap/task/updated). A sub-task of a team workflow names its `parent_id`, its `role` and the plan's `subtask` key it carries out; `priority`: higher is admitted first.
+---A task as editors see it (result of most requests, body of codetap/task/updated). A sub-task of a team workflow names its `parent_id`, its `role` and the plan's `subtask` key it carries out; `priority`: higher is admitted first. `waiting` says why a task that should progress does not, while it waits and only then: the queue (`"queued: 3 ahead"`) or a budget (`"hourly budget reached: $2.00 of $2.00, resumes at 14:00:00Z"`).
 ---@class codetap.TaskInfo
 ---@field id string
 ---@field intent string
@@ -146,11 +146,13 @@
 ---@field role? string
 ---@field subtask? string
 ---@field priority integer default 0
+---@field waiting? string
 
----codetap/task/list params: optional filters by repository and states.
+---codetap/task/list params: optional filters by repository, states, and parent task (`parent_id`: only that task's sub-tasks).
 ---@class codetap.TaskListParams
 ---@field root_uri? string
 ---@field states? string[]
+---@field parent_id? string min length 1, max length 32
 
 ---codetap/task/list result.
 ---@class codetap.TaskListResult
@@ -166,7 +168,7 @@
 ---@field id string min length 1, max length 32
 ---@field step integer >= 0
 
----codetap/task/start params: what to do (`intent`) in which repository: a local one (`root_uri`) or a remote one (`repo_url` with `ref`; then `push` and `pull_request` say what happens when it ends, `branch` names its branch).
+---codetap/task/start params: what to do (`intent`) in which repository: a local one (`root_uri`) or a remote one (`repo_url` with `ref`; then `push` and `pull_request` say what happens when it ends, `branch` names its branch). `priority`: the scheduler admits higher first (FIFO within a priority; default 0).
 ---@class codetap.TaskStartParams
 ---@field intent string min length 1
 ---@field repo_url? string min length 1
@@ -179,6 +181,7 @@
 ---@field pull_request? codetap.PullRequestParams
 ---@field branch? string
 ---@field webhook? codetap.WebhookParams
+---@field priority? integer >= -1000, <= 1000, default 0
 
 ---Token usage and cost (USD) of a task so far.
 ---@class codetap.UsageInfo

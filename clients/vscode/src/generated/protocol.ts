@@ -192,7 +192,7 @@ export interface TaskIdParams {
   id: string;
 }
 
-/** A task as editors see it (result of most requests, body of codetap/task/updated). A sub-task of a team workflow names its `parent_id`, its `role` and the plan's `subtask` key it carries out; `priority`: higher is admitted first. */
+/** A task as editors see it (result of most requests, body of codetap/task/updated). A sub-task of a team workflow names its `parent_id`, its `role` and the plan's `subtask` key it carries out; `priority`: higher is admitted first. `waiting` says why a task that should progress does not, while it waits and only then: the queue (`"queued: 3 ahead"`) or a budget (`"hourly budget reached: $2.00 of $2.00, resumes at 14:00:00Z"`). */
 export interface TaskInfo {
   id: string;
   intent: string;
@@ -215,12 +215,15 @@ export interface TaskInfo {
   subtask?: string;
   /** default 0 */
   priority: number;
+  waiting?: string;
 }
 
-/** codetap/task/list params: optional filters by repository and states. */
+/** codetap/task/list params: optional filters by repository, states, and parent task (`parent_id`: only that task's sub-tasks). */
 export interface TaskListParams {
   root_uri?: string;
   states?: string[];
+  /** min length 1, max length 32 */
+  parent_id?: string;
 }
 
 /** codetap/task/list result. */
@@ -244,7 +247,7 @@ export interface TaskRollbackParams {
   step: number;
 }
 
-/** codetap/task/start params: what to do (`intent`) in which repository: a local one (`root_uri`) or a remote one (`repo_url` with `ref`; then `push` and `pull_request` say what happens when it ends, `branch` names its branch). */
+/** codetap/task/start params: what to do (`intent`) in which repository: a local one (`root_uri`) or a remote one (`repo_url` with `ref`; then `push` and `pull_request` say what happens when it ends, `branch` names its branch). `priority`: the scheduler admits higher first (FIFO within a priority; default 0). */
 export interface TaskStartParams {
   /** min length 1 */
   intent: string;
@@ -260,6 +263,8 @@ export interface TaskStartParams {
   pull_request?: PullRequestParams;
   branch?: string;
   webhook?: WebhookParams;
+  /** >= -1000, <= 1000, default 0 */
+  priority?: number;
 }
 
 /** Token usage and cost (USD) of a task so far. */
