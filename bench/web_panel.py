@@ -8,7 +8,12 @@ each in a fresh page:
 - the tasks page: first contentful paint, and "interactive" = its script has run and the
   live stream is open (``#tasks[data-live]``), both from navigation start;
 - the 500-step task's page: first contentful paint, and the whole journal rendered from
-  its event stream (``#task[data-settled]``, the stream's ``end`` seen).
+  its event stream (``#task[data-settled]``, the stream's ``end`` seen);
+- the live-update cost per journal event on that page: the page's own event handler time
+  (``window.codetap.perf``: timeline entry, replay slider, usage series; the plots are
+  redrawn once per animation frame and counted apart as ``frame``), both for the journal
+  loaded at once and for a follow-up run of 20 more steps arriving live while the page is
+  open (then the handler and one plot redraw per event, since they arrive one at a time).
 
 Run: ``.venv/bin/python bench/web_panel.py``. Prints median and range (ms).
 """
@@ -44,12 +49,15 @@ def setup() -> Path:
     repo = make_repo(tmp / "repo", {"calc.py": CALC})
     read = {"tool_calls": [{"name": "read", "arguments": {"path": "calc.py"}}]}
     done = {"tool_calls": [{"name": "finish", "arguments": {"summary": "ok"}}]}
-    (tmp / "s.jsonl").write_text((json.dumps(read) + "\n") * 499 + json.dumps(done) + "\n")
+    more = {"delay_ms": 30, **read}
+    (tmp / "s.jsonl").write_text((json.dumps(read) + "\n") * 499 + json.dumps(done) + "\n"
+                                 + ((json.dumps(more) + "\n") * 19 + json.dumps(done) + "\n")
+                                 * RUNS)
     cfg = tmp / "c" / "codetap"
     cfg.mkdir()
     (cfg / "config.toml").write_text(f'default_model = "m"\n[models.m]\nprovider = "replay"\n'
                                      f'path = "{tmp}/s.jsonl"\n[verify]\nstrategy = "none"\n'
-                                     '[limits]\nmax_steps = 100000\n')
+                                     '[limits]\nmax_steps = 100000\nmax_tokens = 1000000000\n')
     return repo
 
 
@@ -86,6 +94,26 @@ async def measure(context: object, url: str) -> tuple[float, float]:
         window.__ready]""")
     await page.close()
     return float(fcp), float(ready)
+
+
+async def live(context: object, url: str, task: str) -> dict[str, float]:
+    """The page's handler cost per journal event (ms): ``bulk`` for the journal loaded at
+    once, ``live`` for the events of a follow-up run (sent from the page's form) arriving
+    while it is open, and ``frame`` per plot redraw during that run."""
+    page = await context.new_page()  # type: ignore[attr-defined]
+    await page.goto(f"{url}/tasks/{task}")
+    await page.wait_for_selector("#task[data-settled]", timeout=120_000)
+    bulk = await page.evaluate("() => ({...window.codetap.perf})")
+    await page.fill("#message", "again")
+    await page.click("#message-form button")
+    await page.wait_for_selector("#task:not([data-settled])", timeout=120_000)
+    await page.wait_for_selector("#task[data-settled]", timeout=120_000)
+    after = await page.evaluate("() => ({...window.codetap.perf})")
+    await page.close()
+    n = after["events"] - bulk["events"]
+    frames = after["frames"] - bulk["frames"]
+    return {"bulk": bulk["ms"] / bulk["events"], "live": (after["ms"] - bulk["ms"]) / max(1, n),
+            "frame": (after["frameMs"] - bulk["frameMs"]) / max(1, frames), "events": n}
 
 
 def line(name: str, values: list[float]) -> str:
@@ -126,6 +154,14 @@ async def main() -> None:
                 runs = [await measure(context, url + path) for _ in range(RUNS)]
                 print(line(f"{name}: first paint", [r[0] for r in runs]))
                 print(line(f"{name}: interactive", [r[1] for r in runs]))
+            costs = [await live(context, url, big) for _ in range(RUNS)]
+            print(f"follow-up runs: {[int(c['events']) for c in costs]} live events each")
+            for key, what in (("bulk", "handler per event, journal at once"),
+                              ("live", "handler per event, live"),
+                              ("frame", "plot redraw per frame, live")):
+                values = [c[key] for c in costs]
+                print(f"{what:<40} median {statistics.median(values):6.3f} ms  "
+                      f"range {min(values):6.3f} .. {max(values):6.3f}")
             await browser.close()
     finally:
         stop(DaemonPaths.from_env(dict(os.environ)))
