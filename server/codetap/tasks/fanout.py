@@ -25,6 +25,11 @@ naming it, after every child has ended; resuming the parent starts that child ag
 reuses the others. A ``cancelled`` child is skipped: not merged, said in the hand-off.
 Costs: each child's usage stays on its own row (counted once in every sum); the parent's
 ``max_cost_usd`` is checked against its own cost plus its children's after the fan-out.
+Pausing the parent leaves its children running (cancelling it cancels them: the runtime).
+
+Fault points (:mod:`codetap.store.faults`): ``fanout_child_created`` (a child row written,
+the ``fanout`` entry not yet), ``after_fanout``, ``after_git_merge`` (git merged, nothing
+journaled), ``after_merge_conflict`` and ``after_merge``.
 """
 
 from __future__ import annotations
