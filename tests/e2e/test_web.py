@@ -100,6 +100,7 @@ async def test_live_list_follows_a_running_task(web: Api, page: Any) -> None:
     task_id = await create(web, "slow")
     row = page.locator(f'#tasks tbody tr[data-id="{task_id}"]')
     await expect(row).to_have_attribute("data-state", "running")
+    await expect(page.locator("#total")).to_have_text("1")
     await expect(row).to_have_attribute("data-state", "ready")
     await expect(row.locator("td").nth(3)).to_have_text("slow")
     await expect(row.locator("td").nth(7)).to_have_text("3")

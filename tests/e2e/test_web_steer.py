@@ -159,6 +159,7 @@ async def test_queue_depth_and_budget_use(web: Api) -> None:
             row = pg.locator(f'#tasks tbody tr[data-id="{task_id}"]')
             await expect(row).to_have_attribute("data-state", "ready", timeout=30_000)
         await expect(pg.locator("#count-queued")).to_have_text("0")
+        await expect(pg.locator("#total")).to_have_text("5")  # 3 seeded, 2 new
         await expect(pg.locator("#spent-day")).not_to_have_text(f"${SEEDED:.4f}")
         async with web.client() as http:
             sched = (await http.get("/v1/scheduler")).json()

@@ -101,8 +101,8 @@ def summary(counts: dict[str, int], sched: dict[str, Any]) -> str:
         f'<span class="v" id="count-{key}">{counts.get(key, 0)}</span>{extra}</div>'
         for key, label, extra in (
             ("queued", "Queue depth", ""),
-            ("running", "Running", (f'<span class="of">of <span id="cap">{sched["cap"]}'
-             '</span> slots</span>')),
+            ("running", "Running", (f'<span class="of">slots: <span id="cap">{sched["cap"]}'
+             '</span></span>')),
             ("waiting", "Waiting", ""), ("ready", "Ready", ""), ("failed", "Failed", "")))
     blocked = sched["blocked"]
     text = f"Budget reached ({blocked}): model calls wait." if blocked else ""
@@ -115,9 +115,10 @@ def summary(counts: dict[str, int], sched: dict[str, Any]) -> str:
 
 def tasks(rows: list[dict[str, Any]], counts: dict[str, int], sched: dict[str, Any],
           repos: list[str], state: str, repo: str, page_no: int, pages: int,
-          total: int) -> str:
+          total: int, newest: int) -> str:
     """The tasks page body: queue summary, filters, the table of one page, page links
-    and the tasks-per-state plot."""
+    and the tasks-per-state plot (``newest``: the highest task id now; tasks.js counts the
+    tasks above it as new)."""
     opts = "".join(f'<option value="{s}"{" selected" if s == state else ""}>{s}</option>'
                    for s in STATES)
     ropts = "".join(f'<option value="{esc(r)}"{" selected" if r == repo else ""}>{esc(r)}'
@@ -139,7 +140,8 @@ def tasks(rows: list[dict[str, Any]], counts: dict[str, int], sched: dict[str, A
         f'<label>Repository <select name="repo"><option value="">any</option>{ropts}'
         '</select></label><button type="submit">Filter</button></form>'
         f'<table id="tasks" data-page="{page_no}" data-state="{esc(state)}" '
-        f'data-repo="{esc(repo)}"><caption>Tasks ({total}), newest first</caption>'
+        f'data-repo="{esc(repo)}" data-newest="{newest}"><caption>Tasks '
+        f'(<span id="total">{total}</span>), newest first</caption>'
         f'<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
         f'<nav class="pages" aria-label="pages">{" ".join(links)}'
         f'<span>page {page_no} of {pages}</span></nav>'

@@ -85,7 +85,7 @@ async def tasks_page(ctx: Ctx, request: Request, state: str = "", repo: str = ""
     page = min(page, pages)
     sched = await queue_view(ctx, request.app.state).snapshot(counts)
     body = html.tasks(shown[(page - 1) * PAGE:page * PAGE], counts, sched, repos, state,
-                      repo, page, pages, len(shown))
+                      repo, page, pages, len(shown), max((r["id"] for r in every), default=0))
     return HTMLResponse(html.page("Tasks", body, ("vendor/uPlot.iife.min.js", "common.js",
                                                   "tasks.js")))
 

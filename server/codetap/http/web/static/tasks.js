@@ -8,6 +8,7 @@
   const live = document.getElementById("live");
   const filterState = table.dataset.state, filterRepo = table.dataset.repo;
   const firstPage = table.dataset.page === "1";
+  let newest = Number(table.dataset.newest);
 
   function cells(r) {
     const repo = r.repo.replace(/\/+$/, "").split("/").pop();
@@ -35,7 +36,11 @@
     const fits = (!filterState || r.state === filterState) && (!filterRepo || r.repo === filterRepo);
     if (old) {
       if (fits) old.replaceWith(render(r)); else old.remove();
-    } else if (fits && firstPage) {
+    } else if (fits && r.id > newest) {  // created since: counted once, shown on page 1
+      newest = r.id;
+      const total = document.getElementById("total");
+      total.textContent = String(Number(total.textContent) + 1);
+      if (!firstPage) return;
       const newer = [...tbody.rows].find((tr) => Number(tr.dataset.id) < r.id);
       tbody.insertBefore(render(r), newer || null);
       if (tbody.rows.length > 50) tbody.lastElementChild.remove();
