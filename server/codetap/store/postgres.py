@@ -106,6 +106,7 @@ class PostgresStore(Store):
         self.reconnect_s = reconnect_s
         self._next_seq: dict[int, int] = {}
         self._feed: EventFeed | None = None
+        self._depth = 0  # nesting of atomic()
 
     # -- connections -----------------------------------------------------------
 
@@ -179,7 +180,10 @@ class PostgresStore(Store):
             raise StoreUnavailable(f"{exc} (for {self.reconnect_s:g} s)") from None
 
     def _in_tx(self) -> bool:
-        return self._w.info.transaction_status != TransactionStatus.IDLE
+        """Inside :meth:`atomic` (even on a broken connection: then every call fails
+        rather than committing apart from the enclosing transaction) or a transaction."""
+        return self._depth > 0 or (not self._broken() and self._w.info.transaction_status in (
+            TransactionStatus.INTRANS, TransactionStatus.INERROR))
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[None]:
@@ -213,7 +217,8 @@ class PostgresStore(Store):
         """Run the synchronous write ``fn`` in its own transaction, or in the enclosing one.
         Outside a transaction, a server that is away is waited for (see the module doc)."""
         if self._in_tx():
-            return fn()
+            with _mapped(self.url):
+                return fn()
         deadline = time.monotonic() + self.reconnect_s
         while True:
             await self.wait_available()
@@ -232,7 +237,11 @@ class PostgresStore(Store):
         """See :meth:`codetap.store.base.Store.atomic`."""
         try:
             with self._tx():
-                yield
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
         except _BeginFailed as exc:
             self._next_seq.clear()
             raise StoreUnavailable(f"PostgreSQL at {describe(self.url)} is unreachable: "
