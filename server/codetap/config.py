@@ -80,6 +80,7 @@ from typing import Any
 
 from codetap.config_schema import ConfigFile, validate
 from codetap.errors import ConfigError
+from codetap.executor.settings import ExecutorSettings
 from codetap.models.base import ModelConfig
 from codetap.paths import runtime_dir_from_env
 from codetap.policy import CommandPolicy
@@ -141,6 +142,7 @@ class Config:
     env_passthrough: tuple[str, ...] = ()
     verify: VerifySettings = field(default_factory=VerifySettings)
     git: GitSettings = field(default_factory=GitSettings)
+    executor: ExecutorSettings = field(default_factory=ExecutorSettings)
     warnings: tuple[str, ...] = ()
     user_table: dict[str, Any] = field(default_factory=dict, repr=False)
     stamp: tuple[FileStamp, FileStamp] = ((-1, -1), (-1, -1))
@@ -267,6 +269,7 @@ class Config:
             git=GitSettings(**{**parsed.git.model_dump(), "hosts": {
                 h: GitHost(**t.model_dump()) for h, t in parsed.git.hosts.items()}}),
             lsp=dict(parsed.lsp),
+            executor=ExecutorSettings(**parsed.executor.model_dump()),
             user_config_path=user,
         )
 

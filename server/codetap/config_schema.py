@@ -107,6 +107,18 @@ class StoreTable(_Table):
     url: Annotated[str, Field(pattern=r"^postgres(ql)?://")] | None = None
 
 
+class ExecutorTable(_Table):
+    """``[executor]``: :class:`codetap.executor.settings.ExecutorSettings`."""
+
+    kind: Literal["inprocess", "ray"] = "inprocess"
+    address: Annotated[str, Field(pattern=r"^(auto|ray://.+)$")] = "auto"
+    num_cpus: Annotated[float, Field(gt=0)] = 1.0
+    memory_mb: Annotated[int, Field(ge=0)] = 0
+    max_retries: Annotated[int, Field(ge=0)] = 3
+    lease_ttl_s: Positive = 30.0
+    node_dir: Name | None = None
+
+
 class VerifyTable(_Table):
     """``[verify]``: the check run after ``finish`` (:mod:`codetap.tasks.verify`)."""
 
@@ -186,6 +198,7 @@ class ConfigFile(_Table):
     daemon: DaemonTable = DaemonTable()
     tools: ToolsTable = ToolsTable()
     store: StoreTable = StoreTable()
+    executor: ExecutorTable = ExecutorTable()
     verify: VerifyTable = VerifyTable()
     server: ServerTable = ServerTable()
     telemetry: TelemetryTable = TelemetryTable()

@@ -133,6 +133,8 @@ class Runtime:
         self.waits = waits.Board()
         self._listeners.append(self.waits)
         self._slots: dict[str, asyncio.Semaphore] = {}
+        from codetap.executor.base import make_executor
+        self.executor = make_executor(self)
 
     @classmethod
     async def open(
@@ -188,6 +190,7 @@ class Runtime:
             await self._stop(task_id, TaskState.INTERRUPTED)
         for p in self._providers.values():
             await p.aclose()
+        await self.executor.close()
         await self.webhooks.close()
         if self.services.pool is not None:
             await self.services.pool.shutdown()
@@ -614,7 +617,9 @@ class Runtime:
                            self._publish)
 
     def _launch(self, task: TaskRow) -> None:
-        run = asyncio.create_task(self._run(task), name=f"codetap-task-{task.id}")
+        # [executor] kind = "ray": the task runs on a node, which owns it meanwhile.
+        coro = self.executor.run(task) if self.executor.handles(task) else self._run(task)
+        run = asyncio.create_task(coro, name=f"codetap-task-{task.id}")
         self._runs[task.id] = run
 
     async def _run(self, task: TaskRow) -> TaskRow:

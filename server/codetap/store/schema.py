@@ -128,6 +128,23 @@ MIGRATIONS: list[str] = [
     ALTER TABLE tasks ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX tasks_parent ON tasks(parent_id);
     """,
+    # 6 -> 7: scale-out (issue 22): a task run on another node is owned through a lease
+    # with a fencing token (codetap.store.lease), and the git objects of its last checkpoint
+    # (a bundle of the task's own commits) are kept here, so the next owner on another node
+    # resumes from them. Portable SQL (SQLite and PostgreSQL).
+    """
+    CREATE TABLE task_leases (
+        task_id    INTEGER PRIMARY KEY,
+        token      BIGINT NOT NULL,
+        owner      TEXT NOT NULL,
+        expires_at DOUBLE PRECISION NOT NULL
+    );
+    CREATE TABLE task_bundles (
+        task_id   INTEGER PRIMARY KEY,
+        commit_id TEXT NOT NULL,
+        data      BLOB NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
