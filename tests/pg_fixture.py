@@ -57,12 +57,14 @@ def _free_port() -> int:
 
 @dataclass
 class PgServer:
-    """A running PostgreSQL: ``url(dbname)`` connects as the superuser ``postgres``."""
+    """A running PostgreSQL: ``url(dbname)`` connects as the superuser ``postgres``.
+    ``durable`` False (tests) turns fsync off; True (benchmarks) keeps the defaults."""
 
     bindir: Path
     datadir: Path
     port: int
     run_as: str | None
+    durable: bool = False
 
     def url(self, dbname: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{dbname}"
@@ -76,7 +78,9 @@ class PgServer:
     def start(self) -> None:
         """Start the server and wait until it accepts connections."""
         opts = (f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.datadir} "
-                "-c fsync=off -c full_page_writes=off -c max_connections=200")
+                "-c max_connections=200")
+        if not self.durable:
+            opts += " -c fsync=off -c full_page_writes=off"
         self._ctl("-w", "-t", "60", "-l", str(self.datadir / "server.log"), "-o", opts, "start")
 
     def stop(self, mode: str = "fast") -> None:
@@ -116,13 +120,9 @@ def _unprivileged_user() -> str | None:
     return PG_USER
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[PgServer]:
-    """A PostgreSQL server for the whole session (skipped when the binaries are absent)."""
-    bindir = find_bindir()
-    if bindir is None:
-        pytest.skip("PostgreSQL server binaries not found (initdb, pg_ctl): "
-                    "apt-get install postgresql, or set CODETAP_PG_BINDIR")
+def start_server(bindir: Path, *, durable: bool = False) -> tuple[PgServer, Path]:
+    """initdb a new cluster in a new temporary directory and start it; the server and the
+    directory (remove it after :meth:`PgServer.stop`)."""
     base = Path(tempfile.mkdtemp(prefix="codetap-pg-"))
     datadir = base / "data"
     user = _unprivileged_user()
@@ -134,8 +134,19 @@ def pg_server() -> Iterator[PgServer]:
     if user:
         initdb = ["runuser", "-u", user, "--", *initdb]
     subprocess.run(initdb, check=True, capture_output=True, timeout=120)
-    server = PgServer(bindir, datadir, _free_port(), user)
+    server = PgServer(bindir, datadir, _free_port(), user, durable)
     server.start()
+    return server, base
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A PostgreSQL server for the whole session (skipped when the binaries are absent)."""
+    bindir = find_bindir()
+    if bindir is None:
+        pytest.skip("PostgreSQL server binaries not found (initdb, pg_ctl): "
+                    "apt-get install postgresql, or set CODETAP_PG_BINDIR")
+    server, base = start_server(bindir)
     try:
         yield server
     finally:
