@@ -16,8 +16,11 @@ import gc
 import os
 import stat
 import threading
-from collections.abc import Iterable
+import weakref
+from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
+
+import pygit2
 
 from codetap.index.blobs import clean_blob_ids
 from codetap.index.cache import TagCache
@@ -27,9 +30,11 @@ from codetap.index.search import rank_names
 from codetap.index.tables import NameTables
 from codetap.index.tags import Tag, decode_tags
 from codetap.index.walk import SKIP_DIRS, list_source_files
+from codetap.index.watch import TreeWatcher
 
 MAX_FILE_BYTES = 1_000_000
 FREEZE_MIN_TAGS = 20_000  # see SymbolIndex.build
+_ALL: set[tuple[str, str]] = set()  # see SymbolIndex._per_file
 _NameMap = dict[str, dict[str, tuple[Tag, ...]]]
 
 
@@ -40,6 +45,8 @@ class SymbolIndex:
     of at most ``max_file_bytes`` bytes. ``parse_count`` counts files parsed by this
     instance (cache hits are not parsed). ``workers`` bounds the parsing processes of a
     large build (default: the usable CPUs). The index is empty until :meth:`build`.
+    ``watch``: watch the workspace's directories with inotify from the first build on,
+    so that :meth:`refresh` without paths costs O(changes) (:meth:`close` stops it).
     """
 
     def __init__(
@@ -49,6 +56,7 @@ class SymbolIndex:
         *,
         max_file_bytes: int = MAX_FILE_BYTES,
         workers: int | None = None,
+        watch: bool = True,
     ) -> None:
         self.root = Path(os.path.realpath(root))
         self.max_file_bytes = max_file_bytes
@@ -62,6 +70,11 @@ class SymbolIndex:
         self._built = False
         self._lock = threading.Lock()  # guards the maps above
         self._refresh_lock = threading.Lock()  # one build/refresh at a time
+        self._snapshots: list[weakref.ref[NameTables]] = []
+        self._owned: set[tuple[str, str]] = set()  # see _per_file
+        self._watch = watch
+        self._watcher: TreeWatcher | None = None
+        self._ignore_repo = self._repo() if watch else None
 
     # -- building -------------------------------------------------------------------
 
@@ -95,24 +108,30 @@ class SymbolIndex:
     def refresh(self, paths: Iterable[str] | None = None) -> list[str]:
         """Bring the index up to date; returns the relative paths added, changed or removed.
 
-        ``paths=None`` re-lists the workspace and re-parses files whose ``(mtime_ns, size)``
-        changed (or that appeared), and drops vanished ones. Named ``paths`` (relative to
+        ``paths=None`` re-parses files whose ``(mtime_ns, size)`` changed (or that
+        appeared), and drops vanished ones: with a watcher (``watch=True`` on Linux,
+        :mod:`codetap.index.watch`) only the paths it saw change are looked at, else the
+        workspace is re-listed and every file stat'ed. Named ``paths`` (relative to
         ``root``, or absolute inside it) are re-parsed unconditionally, or dropped if they
         no longer exist; nothing else is looked at. Before the first build any call is a
         full build. Raises ValueError for a path outside ``root``.
         """
         with self._refresh_lock:
             first = not self._built
+            if first and self._watch:
+                self._watcher = TreeWatcher.start(self.root, self._dir_ignored)
             cached = self._cache.load() if first else {}
+            # Not a copy: only a refresh changes _files, and this one holds _refresh_lock
+            # (readers in other threads take _lock; the changes below are made under it).
+            known = self._files
+            named = False
+            watched = None if first or paths is not None else self._watched(known)
             if paths is None or first:
-                candidates = list_source_files(self.root)
-                named = False
+                candidates = list_source_files(self.root) if watched is None else watched
             else:
                 candidates = sorted({self._normalize(p) for p in paths})
                 named = True
-            with self._lock:
-                known = dict(self._files)
-            removed = set(known) - set(candidates) if not named else set()
+            removed = known.keys() - set(candidates) if watched is None and not named else set()
             to_parse: dict[str, tuple[int, int]] = {}
             updates: dict[str, tuple[int, int, tuple[Tag, ...]]] = {}
             for rel in candidates:
@@ -133,7 +152,8 @@ class SymbolIndex:
                         pass
                 to_parse[rel] = key
             fresh: dict[str, tuple[int, int, bytes]] = {}
-            content = self._by_content(to_parse, updates, fresh) if not named else {}
+            content = self._by_content(to_parse, updates, fresh) \
+                if watched is None and not named else {}
             parsed = parse_files(self.root, list(to_parse), self.workers)
             self.parse_count += len(parsed)
             for rel, result in parsed.items():
@@ -145,10 +165,11 @@ class SymbolIndex:
                 updates[rel] = (*to_parse[rel], tuple(result[0]))
             self._cache.store_blobs({content[rel]: fresh[rel][2] for rel in content
                                      if rel in fresh and rel in parsed})
-            stale = set(cached) - set(candidates) if first and not named else set()
+            stale = set(cached) - set(candidates) if first else set()
             self._cache.store(fresh, removed | stale)
             with self._lock:
-                owned: set[tuple[str, str]] = set()
+                alive = any(r() is not None for r in self._snapshots)
+                owned = self._owned if alive else _ALL
                 for rel in removed:
                     self._drop(rel, owned)
                 for rel, entry in updates.items():
@@ -190,6 +211,50 @@ class SymbolIndex:
             del keys[rel]
         return keys
 
+    def _watched(self, known: Mapping[str, object]) -> list[str] | None:
+        """Candidates of a refresh from the watcher's changes (known paths that changed,
+        and new files git does not ignore), or None when everything must be listed (no
+        watcher, events lost, or a new file in a workspace that is not a git worktree)."""
+        if self._watcher is None:
+            return None
+        changes = self._watcher.drain()
+        if changes is None:  # events lost: watch afresh, then list everything
+            self._watcher.close()
+            self._watcher = TreeWatcher.start(self.root, self._dir_ignored)
+            return None
+        paths = {rel for rel in changes.files if language_for_path(rel) is not None}
+        for gone in changes.gone_dirs:
+            paths.update(rel for rel in known if rel.startswith(gone + "/"))
+        new = [rel for rel in paths if rel not in known]
+        if new:
+            repo = self._repo()
+            if repo is None:
+                return None
+            paths.difference_update(rel for rel in new if repo.path_is_ignored(rel))
+        return sorted(paths)
+
+    def _repo(self) -> pygit2.Repository | None:
+        if not (self.root / ".git").exists():
+            return None
+        try:
+            return pygit2.Repository(str(self.root))
+        except pygit2.GitError:
+            return None
+
+    def _dir_ignored(self, rel_dir: str) -> bool:
+        if self._ignore_repo is None:
+            return False
+        try:
+            return bool(self._ignore_repo.path_is_ignored(rel_dir + "/"))
+        except pygit2.GitError:
+            return False
+
+    def close(self) -> None:
+        """Stop watching the workspace (refreshes then re-list it); idempotent."""
+        if self._watcher is not None:
+            self._watcher.close()
+            self._watcher = None
+
     async def build_async(self) -> list[str]:
         """:meth:`build` in a worker thread."""
         return await asyncio.to_thread(self.build)
@@ -224,10 +289,12 @@ class SymbolIndex:
             return None
         return st.st_mtime_ns, st.st_size
 
-    # Per-name mappings are copy-on-write: a snapshot (name_tables) shares them, so the
-    # first change to one in a refresh replaces it with a copy; ``owned`` holds the
-    # (kind, name) mappings already copied in this refresh (no snapshot can hold those:
-    # the lock is held throughout).
+    # Per-name mappings are copy-on-write while a snapshot (name_tables) is alive: it
+    # shares them, so the first change to one replaces it with a copy; ``owned`` holds the
+    # (kind, name) mappings copied since the last snapshot (none can hold those), or is
+    # :data:`_ALL` when no snapshot is alive and every mapping may change in place (a
+    # common name's mapping has an entry per file: copying it per edit would make a
+    # refresh grow with the workspace).
     def _per_file(
         self, kind: str, name: str, owned: set[tuple[str, str]]
     ) -> dict[str, tuple[Tag, ...]]:
@@ -235,9 +302,11 @@ class SymbolIndex:
         per_file = table.get(name)
         if per_file is None:
             per_file = table[name] = {}
-            owned.add((kind, name))
-        elif (kind, name) not in owned:
+        elif owned is _ALL or (kind, name) in owned:
+            return per_file
+        else:
             per_file = table[name] = dict(per_file)
+        if owned is not _ALL:
             owned.add((kind, name))
         return per_file
 
@@ -318,9 +387,13 @@ class SymbolIndex:
         concurrent refresh leaves the snapshot unchanged. Copies three name-keyed dicts.
         """
         with self._lock:
-            return NameTables(
+            tables = NameTables(
                 tuple(self._files), self._defs.copy(), self._refs.copy(), self._calls.copy()
             )
+            self._snapshots = [r for r in self._snapshots if r() is not None]
+            self._snapshots.append(weakref.ref(tables))
+            self._owned = set()
+            return tables
 
     def tag_count(self) -> int:
         """Number of tags (definitions and references) in the index."""

@@ -49,7 +49,7 @@ def task_repo_map(root: Path, cache_dir: Path, names: Iterable[str] = (),
     quick = quick_repo_map(root, store, names, max_tokens)
     if quick is not None:
         return quick
-    index = SymbolIndex(root, cache_dir)
+    index = SymbolIndex(root, cache_dir, watch=False)
     index.build()
     text = render_repo_map(index, max_tokens=max_tokens, names=names)
     history = _history(root)

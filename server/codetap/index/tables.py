@@ -11,7 +11,7 @@ from codetap.index.tags import Tag
 NameTable = Mapping[str, Mapping[str, tuple[Tag, ...]]]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class NameTables:
     """A consistent snapshot of a symbol index, grouped by name.
 

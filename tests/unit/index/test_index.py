@@ -209,6 +209,11 @@ def test_name_tables_snapshot_survives_refresh(root: Path, cache_dir: Path) -> N
     # Re-parsing a file whose names stay the same (drop + add of the same names).
     index.refresh(["a.py"])
     assert index.name_tables().defs["three"]["a.py"][0].line == 1
+    # With no snapshot alive the mappings change in place.
+    del before, after
+    (root / "a.py").write_text("def four():\n    two()\n")
+    index.refresh(["a.py"])
+    assert set(index.name_tables().defs) == {"four"} and len(index.references("two")) == 1
 
 
 def test_a_large_build_freezes_the_collector_and_a_small_one_does_not(
