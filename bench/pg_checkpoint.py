@@ -42,7 +42,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
-from checkpoint_peers import SOURCE, load_source, payload  # noqa: E402
+from checkpoint_peers import SOURCE, load_source, payload
 
 # -- measuring on the server (both sides; psycopg is in both venvs) ---------------------
 
@@ -189,7 +189,6 @@ def main() -> None:
     ap.add_argument("--url", help="superuser URL of an existing server (default: start one)")
     args = ap.parse_args()
     from checkpoint_cost import source_chunks
-
     from tests.pg_fixture import find_bindir, start_server
 
     SOURCE[:] = source_chunks(args.steps)
