@@ -155,6 +155,8 @@ async def test_queue_depth_and_budget_use(web: Api) -> None:
         second = await create(web, "priced")
         await expect(pg.locator("#count-queued")).to_have_text("1")
         await expect(pg.locator("#count-running")).to_have_text("1")
+        why = pg.locator(f'#tasks tbody tr[data-id="{second}"] .why')
+        await expect(why).to_have_text("queued: next")
         for task_id in (first, second):
             row = pg.locator(f'#tasks tbody tr[data-id="{task_id}"]')
             await expect(row).to_have_attribute("data-state", "ready", timeout=30_000)

@@ -37,12 +37,13 @@ Ctx = Annotated[Context, Depends(context)]
 QUEUE = 1000
 
 
-def row(task: Any) -> dict[str, Any]:
-    """A task as a list row: ``{id, intent, state, role, model, repo, branch, created_at,
-    updated_at, steps, tokens, cost_usd, parent_id, subtask, pull_request_url}`` (``repo``:
-    the URL of a remote task, else the repository's path; ``role``, ``parent_id``,
-    ``subtask``, ``pull_request_url``: None unless set)."""
-    return {"id": task.id, "intent": task.intent, "state": str(task.state),
+def row(task: Any, waiting: str | None = None) -> dict[str, Any]:
+    """A task as a list row: ``{id, intent, state, waiting, role, model, repo, branch,
+    created_at, updated_at, steps, tokens, cost_usd, parent_id, subtask,
+    pull_request_url}`` (``repo``: the URL of a remote task, else the repository's path;
+    ``waiting``: why it waits, ``RuntimeAPI.waiting_reason``; it and ``role``,
+    ``parent_id``, ``subtask``, ``pull_request_url`` None unless set)."""
+    return {"id": task.id, "intent": task.intent, "state": str(task.state), "waiting": waiting,
             "role": task.role, "parent_id": task.parent_id, "subtask": task.subtask,
             "pull_request_url": task.pull_request_url, "model": task.model,
             "repo": task.repo_url or str(task.root),
@@ -97,7 +98,8 @@ async def _stream(ctx: Context, tasks: TaskFeed, request: Request
         while True:
             task = await q.get()
             now = await counts(ctx)
-            body = {"task": row(task), "counts": now, "scheduler": await queue.snapshot(now)}
+            body = {"task": row(task, ctx.runtime.waiting_reason(task)), "counts": now,
+                    "scheduler": await queue.snapshot(now)}
             yield {"event": "task", "id": str(task.id), "data": json.dumps(body)}
     finally:
         tasks.queues.discard(q)

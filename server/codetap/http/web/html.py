@@ -65,9 +65,10 @@ def age(stamp: str, now: datetime | None = None) -> str:
 def task_row(r: dict[str, Any]) -> str:
     """One ``<tr>`` of the tasks table for a :func:`feed.row` (tasks.js builds the same)."""
     repo = r["repo"].rstrip("/").rsplit("/", 1)[-1]
+    why = f' <small class="why">{esc(r["waiting"])}</small>' if r["waiting"] else ""
     return (f'<tr data-id="{r["id"]}" data-state="{esc(r["state"])}">'
             f'<td><a href="/tasks/{r["id"]}">#{r["id"]} {esc(r["intent"][:80])}</a></td>'
-            f'<td><span class="state s-{esc(r["state"])}">{esc(r["state"])}</span></td>'
+            f'<td><span class="state s-{esc(r["state"])}">{esc(r["state"])}</span>{why}</td>'
             f'<td>{esc(r["role"] or "")}</td><td>{esc(r["model"])}</td>'
             f'<td title="{esc(r["repo"])}">{esc(repo)}</td>'
             f'<td>{esc(r["branch"])}</td>'

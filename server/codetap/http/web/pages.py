@@ -74,7 +74,7 @@ async def tasks_page(ctx: Ctx, request: Request, state: str = "", repo: str = ""
     """The tasks list, ``PAGE`` rows per page, newest first."""
     if not _signed_in(ctx, request):
         return _to_login(request)
-    every = [row(t) for t in await ctx.store.list_tasks()]
+    every = [row(t, ctx.runtime.waiting_reason(t)) for t in await ctx.store.list_tasks()]
     counts: dict[str, int] = {}
     for r in every:
         counts[r["state"]] = counts.get(r["state"], 0) + 1
@@ -101,7 +101,8 @@ async def task_page(ctx: Ctx, request: Request, task_id: int) -> Response:
         return HTMLResponse(html.page("Not found", f"<h1>No task {task_id}</h1>"),
                             status_code=404)
     parent, children = await family(ctx, task)
-    team = tree(row(task), row(parent) if parent else None, [row(c) for c in children])
-    body = task_body(row(task), task.verification, task.error, task.summary, team)
+    me = row(task, ctx.runtime.waiting_reason(task))
+    team = tree(me, row(parent) if parent else None, [row(c) for c in children])
+    body = task_body(me, task.verification, task.error, task.summary, team)
     return HTMLResponse(html.page(f"Task {task_id}", body, (
         "vendor/uPlot.iife.min.js", "common.js", "diff.js", "task.js")))

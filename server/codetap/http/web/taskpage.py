@@ -55,6 +55,7 @@ def task(r: dict[str, Any], verification: dict[str, Any] | None, error: str | No
                if pr else "none")
     facts = "".join(f"<dt>{k}</dt><dd{a}>{v}</dd>" for k, v, a in (
         ("State", _state(r["state"], ' id="state"'), ""),
+        ("Waiting for", esc(r["waiting"] or ""), ' id="waiting"'),
         ("Role", esc(r["role"] or "none"), ""),
         ("Model", esc(r["model"]), ""), ("Repository", esc(r["repo"]), ""),
         ("Branch", esc(r["branch"]), ""), ("Steps", str(r["steps"]), ' id="steps"'),

@@ -56,8 +56,11 @@
         break;
       case "waiting_budget":
         title = `waiting for the budget (${d.window})`;
-        body = `$${Number(d.spent_usd).toFixed(4)} of $${Number(d.limit_usd).toFixed(4)}`;
+        body = d.reason ||
+          `$${Number(d.spent_usd).toFixed(4)} of $${Number(d.limit_usd).toFixed(4)}`;
         break;
+      case "waiting_queue": title = "waiting in the queue"; body = d.reason || ""; break;
+      case "waiting_over": title = `wait over (${Number(d.waited_s).toFixed(1)} s)`; break;
       case "compaction": title = "compaction"; body = clip(d.summary || "", 600); break;
       default: body = clip(json(d), 2000);
     }
@@ -86,6 +89,8 @@
       opts.append(b);
     }
   }
+
+  function setWaiting(text) { document.getElementById("waiting").textContent = text; }
 
   function setState(state) {
     article.dataset.state = state;
@@ -117,6 +122,10 @@
     if (e.kind === "tool_intent") pending = e.data;
     if (e.kind === "tool_result") pending = null;
     if (e.kind === "state") setState(e.data.to);
+    if (e.kind === "waiting_queue" || e.kind === "waiting_budget") setWaiting(e.data.reason || "");
+    if (e.kind === "waiting_over" || e.kind === "model_turn" || e.kind === "state") {
+      if (!(e.kind === "state" && e.data.to === "queued")) setWaiting("");
+    }
     if (e.kind === "model_turn" && e.data.usage) {
       const u = e.data.usage;
       tokens += (u.input_tokens || 0) + (u.output_tokens || 0);
@@ -175,6 +184,7 @@
     document.getElementById("steps").textContent = String(info.steps);
     document.getElementById("summary").textContent = info.summary || "";
     document.getElementById("error").textContent = info.error || "";
+    setWaiting(info.waiting || "");
     if (info.pull_request_url) {
       const pr = document.getElementById("pr");
       pr.replaceChildren(el("a", {id: "pull-request", href: info.pull_request_url,
@@ -301,7 +311,10 @@
       document.getElementById("team-count").textContent = `${n} sub-task${n === 1 ? "" : "s"}`;
     }
     if (!li) return;
-    if (String(r.id) === id && !source && !ENDED.has(r.state)) follow();  // run again elsewhere
+    if (String(r.id) === id) {
+      if (!source && !ENDED.has(r.state)) follow();  // run again from elsewhere
+      if (r.waiting) setWaiting(r.waiting);
+    }
     const s = li.querySelector(":scope > .state");
     s.textContent = r.state; s.className = "state s-" + r.state;
   }

@@ -13,7 +13,8 @@
   function cells(r) {
     const repo = r.repo.replace(/\/+$/, "").split("/").pop();
     const link = el("a", {href: "/tasks/" + r.id}, "#" + r.id + " " + r.intent.slice(0, 80));
-    const state = el("span", {class: "state s-" + r.state}, r.state);
+    const state = el("span", {}, el("span", {class: "state s-" + r.state}, r.state),
+      r.waiting ? " " : "", r.waiting ? el("small", {class: "why"}, r.waiting) : "");
     const tokens = r.tokens.toLocaleString("en-US");
     return [link, state, r.role || "", r.model, repo, r.branch,
       el("time", {datetime: r.created_at}, age(r.created_at)),
