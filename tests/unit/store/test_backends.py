@@ -137,3 +137,35 @@ async def test_readonly_store_reads_and_refuses_writes(open_store: OpenStore,
     assert [e.data for e in await reader.events(t.id, after_seq=1)] == [{"n": 2}]
     with pytest.raises(Exception, match="(?i)read.?only"):
         await reader.update_task(t.id, summary="x")
+
+
+async def test_front_readers_on_either_backend(open_store: OpenStore, store_url: str | None,
+                                               tmp_path: Path) -> None:
+    """The front's journal reader and the metrics scan read through store.readconn."""
+    from codetap.lsp.journal import JournalReader
+    from codetap.metrics import JournalCollector
+
+    store = await open_store()
+    t = await store.create_task(intent="a", root=tmp_path, scope=None, model="m1", workflow="w")
+    await store.append(t.id, 1, [
+        ("model_turn", {"usage": {"input_tokens": 7, "output_tokens": 3, "cost_usd": 0.5}}),
+        ("tool_result", {"name": "read", "output": "x" * 3000})])
+    path = tmp_path / "db" / "codetap.db"
+    reader = JournalReader(path, store_url)
+    collector = JournalCollector(path, store_url)
+    try:
+        rows, more = await reader.after(t.id, 0, 1)
+        assert [r[0] for r in rows] == [1] and more
+        one = await reader.one(t.id, 2)
+        assert one is not None and one[3] == "tool_result" and one[4]["output"] == "x" * 3000
+        samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+                   for m in collector.collect() for s in m.samples}
+        assert samples[("codetap_steps_total", (("model", "m1"), ("role", "coder")))] == 1
+        assert samples[("codetap_tool_calls_total", (("outcome", "ok"), ("tool", "read")))] == 1
+        await store.append(t.id, 2, [("model_turn", {})])
+        samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+                   for m in collector.collect() for s in m.samples}
+        assert samples[("codetap_steps_total", (("model", "m1"), ("role", "coder")))] == 2
+    finally:
+        reader._conn.close()
+        collector.close()
