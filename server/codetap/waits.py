@@ -10,7 +10,10 @@ the wait begin and end)::
                      resumes_at}                    a model request waits for the budget
     waiting_over    {reason, waited_s}               the budget wait ended
 
-A queue wait ends with the task's ``state`` entry (queued -> running). Fronts that follow
+A queue wait ends with the task's ``state`` entry (queued -> running). A task in state
+``waiting`` waits for the user: its reason is the pending question (``"approval: The
+planner proposes: ..."``, ``"question: ..."``), known only to fronts (questions are not
+journaled before they are answered). Fronts that follow
 the runtime's events keep the live reasons in a :class:`Board`
 (``RuntimeAPI.waiting_reason``); readers of the database alone (the CLI's ``tasks`` and
 ``show``) use :func:`reasons`, which gives the same text.
@@ -49,6 +52,13 @@ def budget_reason(window: str, spent: float, limit: float, resumes_at: float) ->
             f"resumes at {at}")
 
 
+def ask_reason(kind: str, question: str) -> str:
+    """A pending question as a wait reason: ``"approval: <question>"`` for an approval (of a
+    plan, say; answered ``approve``, ``reject`` or what to change), else
+    ``"question: <question>"``."""
+    return f"{'approval' if kind == 'approval' else 'question'}: {question}"
+
+
 def ahead_in(task: TaskRow, queued: Sequence[TaskRow]) -> int:
     """How many of the ``queued`` tasks the scheduler admits before ``task``: higher
     priority first, then the older (smaller id)."""
@@ -68,6 +78,7 @@ class Board:
     def __init__(self) -> None:
         self._queued: dict[int, int] = {}
         self._budget: dict[int, str] = {}
+        self._asks: dict[int, str] = {}
 
     def task_event(self, task_id: int, seq: int, kind: str, data: JSON) -> None:
         """Note a journal entry."""
@@ -87,9 +98,12 @@ class Board:
             self._queued.pop(task.id, None)
         if task.state is not TaskState.RUNNING:
             self._budget.pop(task.id, None)
+        if task.state is not TaskState.WAITING:
+            self._asks.pop(task.id, None)
 
     def question(self, q: Question) -> None:
-        """Questions do not make a task wait for the scheduler."""
+        """Note the question a ``waiting`` task waits on."""
+        self._asks[q.task_id] = ask_reason(q.kind, q.question)
 
     def reason(self, task: TaskRow) -> str | None:
         """Why ``task`` (as it is now) waits, or None."""
@@ -97,6 +111,8 @@ class Board:
             return queue_reason(_ahead(task.id, self._queued[task.id], self._queued))
         if task.state is TaskState.RUNNING:
             return self._budget.get(task.id) or None
+        if task.state is TaskState.WAITING:
+            return self._asks.get(task.id)
         return None
 
 

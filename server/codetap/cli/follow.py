@@ -74,6 +74,7 @@ class Follower:
 
     def _ask(self) -> None:
         if self.question is None:
+            self._asking = asyncio.ensure_future(self._ask_daemon())
             return
         question, options = self.question
         tid = self.task_id
@@ -87,6 +88,25 @@ class Follower:
                 out(f"  answer with: codetap answer {tid} {shlex.quote(opt)}")
         else:
             out(f"  answer with: codetap answer {tid} {shlex.quote('your answer')}")
+
+    async def _ask_daemon(self) -> None:
+        """A question the journal does not show before it is answered (a plan to approve):
+        the daemon's ``TaskInfo.waiting`` (:func:`codetap.waits.ask_reason`) says it."""
+        waiting = None
+        for _ in range(50):  # the question reaches the daemon's front just after the state
+            info = await self.client.get(self.task_id)
+            if info.state != "waiting" or info.waiting:
+                waiting = info.waiting if info.state == "waiting" else None
+                break
+            await asyncio.sleep(0.05)
+        if not waiting:
+            return
+        kind, _, question = waiting.partition(": ")
+        self.question = (question, ["approve", "reject"] if kind == "approval" else None)
+        try:
+            self._ask()
+        finally:
+            self.question = None
 
     async def _prompt(self, text: str) -> None:
         loop = asyncio.get_running_loop()

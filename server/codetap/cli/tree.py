@@ -43,7 +43,7 @@ def task_line(row: TaskRow, depth: int = 0, waiting: str | None = None) -> str:
     label = f"[{row.role}] " if row.role and (depth or row.parent_id is not None) else ""
     line = (f"{ident:<8}  {row.state.value:<11} {row.steps:>5} {tokens:>8} "
             f"${row.usage.cost_usd:>8.4f}  {label}{first[:60]}")
-    return f"{line}  ({waiting})" if waiting else line
+    return f"{line}  ({waiting.splitlines()[0]})" if waiting else line
 
 
 def render(rows: Sequence[TaskRow], waiting: Mapping[int, str]) -> list[str]:

@@ -69,13 +69,13 @@ async def task_start(s: Session, p: TaskStartParams) -> BaseModel:
         task = await s.runtime.start_task(
             p.intent, None, scope=scope, model=p.model, workflow=p.workflow,
             repo={"url": p.repo_url, "ref": p.ref}, push=p.push, pull_request=pr,
-            branch=p.branch, webhook=hook, priority=p.priority)
+            branch=p.branch, webhook=hook, priority=p.priority or 0)
         return _info(s, task)
     assert p.root_uri is not None  # TaskStartParams requires one of the two
     root = uri_to_path(p.root_uri)
     task = await s.runtime.start_task(
         p.intent, root, scope=scope, model=p.model, workflow=p.workflow, overlay=s.overlay(root),
-        branch=p.branch, webhook=hook, priority=p.priority)
+        branch=p.branch, webhook=hook, priority=p.priority or 0)
     return _info(s, task)
 
 

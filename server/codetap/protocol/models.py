@@ -174,7 +174,7 @@ class TaskStartParams(_Wire):
     pull_request: PullRequestParams | None = None
     branch: str | None = None
     webhook: WebhookParams | None = None
-    priority: int = Field(default=0, ge=-1000, le=1000)
+    priority: int | None = Field(default=None, ge=-1000, le=1000)
 
     @field_validator("root_uri")
     @classmethod

@@ -181,7 +181,7 @@
 ---@field pull_request? codetap.PullRequestParams
 ---@field branch? string
 ---@field webhook? codetap.WebhookParams
----@field priority? integer >= -1000, <= 1000, default 0
+---@field priority? integer >= -1000, <= 1000
 
 ---Token usage and cost (USD) of a task so far.
 ---@class codetap.UsageInfo

@@ -263,7 +263,7 @@ export interface TaskStartParams {
   pull_request?: PullRequestParams;
   branch?: string;
   webhook?: WebhookParams;
-  /** >= -1000, <= 1000, default 0 */
+  /** >= -1000, <= 1000 */
   priority?: number;
 }
 
