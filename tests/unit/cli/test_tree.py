@@ -54,7 +54,8 @@ async def test_tasks_and_show_print_the_tree(xdg: Path, tmp_path: Path) -> None:
     store = await Store.open(Config.load().db_path)
     try:
         await family(store, tmp_path)
-        report = (await build(store, 1)).to_json()
+        built = await build(store, 1)
+        report, markdown = built.to_json(), built.to_markdown()
     finally:
         await store.close()
 
@@ -93,6 +94,9 @@ async def test_tasks_and_show_print_the_tree(xdg: Path, tmp_path: Path) -> None:
         ("planner", "strong", 1, 0.5), ("coder", "cheap", 2, 0.375),
         ("tester", "cheap", 1, 0.0625)]
     assert [c["id"] for c in report["children"]] == ["2", "3"]
+    assert "| coder | cheap | 2 | 20 | 4 | $0.3750 |" in markdown
+    assert "The roles above include 2 sub-task(s):" in markdown
+    assert "| 2 | coder | a | running | 0 | $0.0000 |" in markdown
 
     steps = codetap("log", "1", "--steps")
     assert steps.returncode == 0, steps.stderr
