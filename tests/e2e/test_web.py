@@ -78,9 +78,10 @@ async def create(web: Api, model: str, **extra: Any) -> str:
         return task_id
 
 
-async def shoot(pg: Any, name: str) -> None:
+async def shoot(pg: Any, name: str, full: bool = True) -> None:
+    """Save docs/images/web-``name``.png (the whole page, or the viewport) when asked to."""
     if os.environ.get("CODETAP_UPDATE_SCREENSHOTS"):
-        await pg.screenshot(path=str(IMAGES / f"web-{name}.png"), full_page=True)
+        await pg.screenshot(path=str(IMAGES / f"web-{name}.png"), full_page=full)
 
 
 async def test_cookie_is_httponly_strict_and_api_takes_it(web: Api, page: Any) -> None:

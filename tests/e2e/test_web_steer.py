@@ -201,7 +201,6 @@ async def test_team_tree_and_usage_per_role(team: tuple[Api, dict[str, int]]) ->
             r = await http.post(f"/v1/tasks/{ids['review']}/cancel")
             assert r.status_code == 200, r.text
         await expect(child.locator(".state")).to_have_text("cancelled")
-        await shoot(pg, "team")
         await child.get_by_role("link").click()
         await expect(pg.locator('.tree [data-relation="parent"] > a')).to_have_text(
             f"#{ids['parent']} split the work")

@@ -52,6 +52,13 @@ def login(error: str | None = None, next_url: str = "/") -> str:
         f'{err}<button type="submit">Log in</button></form></section>'), nav=False)
 
 
+def first_line(text: str, limit: int = 80) -> str:
+    """The first line of ``text``, cut to ``limit`` characters (a sub-task's intent holds
+    its plan item, files and the parent's message on the next lines)."""
+    line = text.strip().split("\n", 1)[0]
+    return line if len(line) <= limit else line[:limit - 1] + "\u2026"
+
+
 def age(stamp: str, now: datetime | None = None) -> str:
     """``"45s"``, ``"12m"``, ``"3h"`` or ``"5d"`` since the RFC 3339 ``stamp``."""
     then = datetime.fromisoformat(stamp)
@@ -67,7 +74,8 @@ def task_row(r: dict[str, Any]) -> str:
     repo = r["repo"].rstrip("/").rsplit("/", 1)[-1]
     why = f' <small class="why">{esc(r["waiting"])}</small>' if r["waiting"] else ""
     return (f'<tr data-id="{r["id"]}" data-state="{esc(r["state"])}">'
-            f'<td><a href="/tasks/{r["id"]}">#{r["id"]} {esc(r["intent"][:80])}</a></td>'
+            f'<td><a href="/tasks/{r["id"]}">#{r["id"]} {esc(first_line(r["intent"]))}'
+            '</a></td>'
             f'<td><span class="state s-{esc(r["state"])}">{esc(r["state"])}</span>{why}</td>'
             f'<td>{esc(r["role"] or "")}</td><td>{esc(r["model"])}</td>'
             f'<td title="{esc(r["repo"])}">{esc(repo)}</td>'

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from codetap.http.web.html import esc
+from codetap.http.web.html import esc, first_line
 
 
 def _state(state: str, attrs: str = "") -> str:
@@ -17,7 +17,7 @@ def _member(r: dict[str, Any], relation: str) -> str:
     role = f'<span class="role">{esc(r["role"])}</span> ' if r["role"] else ""
     sub = f' <span class="muted">{esc(r["subtask"])}</span>' if r["subtask"] else ""
     return (f'<li data-tree="{r["id"]}" data-relation="{relation}">{role}'
-            f'<a href="/tasks/{r["id"]}">#{r["id"]} {esc(r["intent"][:80])}</a>{sub} '
+            f'<a href="/tasks/{r["id"]}">#{r["id"]} {esc(first_line(r["intent"]))}</a>{sub} '
             f'{_state(r["state"])}</li>')
 
 
@@ -50,6 +50,9 @@ def task(r: dict[str, Any], verification: dict[str, Any] | None, error: str | No
          summary: str | None, team: str) -> str:
     """The task page body: facts, controls, team tree (``team``: :func:`tree`), replay,
     plots, the timeline, diff and report."""
+    whole = r["intent"].strip()
+    intent = (f'<details class="intent"><summary>Whole request</summary><pre>{esc(whole)}'
+              '</pre></details>' if "\n" in whole or len(whole) > 200 else "")
     pr = r["pull_request_url"]
     pr_link = (f'<a id="pull-request" href="{esc(pr)}" rel="noreferrer">{esc(pr)}</a>'
                if pr else "none")
@@ -67,7 +70,8 @@ def task(r: dict[str, Any], verification: dict[str, Any] | None, error: str | No
         ("Error", esc(error or ""), ' id="error"')))
     return (
         f'<article id="task" data-id="{r["id"]}" data-state="{esc(r["state"])}">'
-        f'<h1>#{r["id"]} {esc(r["intent"])}</h1><dl class="facts">{facts}</dl>'
+        f'<h1>#{r["id"]} {esc(first_line(r["intent"], 200))}</h1>{intent}'
+        f'<dl class="facts">{facts}</dl>'
         '<section class="controls" aria-label="controls">'
         '<div id="pending" class="pending" hidden><h2>Waiting for you</h2>'
         '<p id="question"></p><div id="options" class="row"></div>'
@@ -92,7 +96,8 @@ def task(r: dict[str, Any], verification: dict[str, Any] | None, error: str | No
         '<div id="replay-diff" class="diff" aria-live="polite"></div></section>'
         '<section aria-labelledby="plots-h"><h2 id="plots-h">Cost and tokens</h2>'
         '<h3>This task over time</h3><div id="usage-plot" class="plot"></div>'
-        '<h3>Per role over time (cost, USD)</h3><div id="role-plot" class="plot"></div>'
+        "<h3>Per role over time, this task's own model turns (cost, USD)</h3>"
+        '<div id="role-plot" class="plot"></div>'
         '<table id="roles" class="roles"><caption>Per role and model, with sub-tasks'
         '</caption><thead><tr><th scope="col">Role</th><th scope="col">Model</th>'
         '<th scope="col">Steps</th><th scope="col">Tokens</th><th scope="col">Cost</th>'

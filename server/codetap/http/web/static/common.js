@@ -29,5 +29,9 @@ window.codetap = {
     for (const k of kids) e.append(k);
     return e;
   },
+  firstLine(text, limit = 80) {  // as html.first_line
+    const line = text.trim().split("\n")[0];
+    return line.length <= limit ? line : line.slice(0, limit - 1) + "\u2026";
+  },
   dark() { return matchMedia("(prefers-color-scheme: dark)").matches; },
 };

@@ -59,6 +59,21 @@
         body = d.reason ||
           `$${Number(d.spent_usd).toFixed(4)} of $${Number(d.limit_usd).toFixed(4)}`;
         break;
+      case "fanout": {
+        const kids = d.children || [];
+        title = `fan-out: ${kids.length} sub-task${kids.length === 1 ? "" : "s"}`;
+        body = kids.map((c) => `#${c.task_id} ${(c.intent || "").split("\n")[0]}`).join("\n");
+        break;
+      }
+      case "merge":
+        title = `merge of sub-task #${d.task_id}: ${d.skipped ? "skipped" :
+          d.conflict ? "conflict resolved" : "clean"}`;
+        body = d.commit || "";
+        break;
+      case "merge_conflict":
+        title = `merge conflict in ${(d.paths || []).join(", ")}`;
+        body = `sub-task #${d.task_id}`;
+        break;
       case "waiting_queue": title = "waiting in the queue"; body = d.reason || ""; break;
       case "waiting_over": title = `wait over (${Number(d.waited_s).toFixed(1)} s)`; break;
       case "compaction": title = "compaction"; body = clip(d.summary || "", 600); break;
@@ -149,7 +164,8 @@
     const kinds = ["state", "user", "system_prompt", "model_turn", "tool_intent", "tool_result",
       "approval", "compaction", "verification", "warning", "rollback", "error", "usage", "start",
       "end_turn", "reads", "message", "question", "handoff", "plan_approval", "push",
-      "pull_request", "waiting_budget", "servers", "initialized", "webhook_delivery", "end_step"];
+      "pull_request", "waiting_budget", "waiting_queue", "waiting_over", "servers", "initialized",
+      "webhook_delivery", "end_step", "fanout", "merge", "merge_conflict"];
     const handle = (m) => { onEvent(JSON.parse(m.data)); schedule(); };
     for (const k of kinds) source.addEventListener(k, handle);
     source.onmessage = handle;
@@ -303,7 +319,7 @@
     if (!li && String(r.parent_id) === id) {
       li = el("li", {"data-tree": String(r.id), "data-relation": "child"},
         r.role ? el("span", {class: "role"}, r.role) : "", r.role ? " " : "",
-        el("a", {href: "/tasks/" + r.id}, `#${r.id} ${r.intent.slice(0, 80)}`),
+        el("a", {href: "/tasks/" + r.id}, `#${r.id} ${window.codetap.firstLine(r.intent)}`),
         r.subtask ? el("span", {class: "muted"}, " " + r.subtask) : "", " ",
         el("span", {class: "state"}, ""));
       document.getElementById("subtasks").append(li);

@@ -2,7 +2,7 @@
 // current.
 "use strict";
 (() => {
-  const {el, age, api} = window.codetap;
+  const {el, age, api, firstLine} = window.codetap;
   const table = document.getElementById("tasks");
   const tbody = table.tBodies[0];
   const live = document.getElementById("live");
@@ -12,7 +12,7 @@
 
   function cells(r) {
     const repo = r.repo.replace(/\/+$/, "").split("/").pop();
-    const link = el("a", {href: "/tasks/" + r.id}, "#" + r.id + " " + r.intent.slice(0, 80));
+    const link = el("a", {href: "/tasks/" + r.id}, `#${r.id} ${firstLine(r.intent)}`);
     const state = el("span", {}, el("span", {class: "state s-" + r.state}, r.state),
       r.waiting ? " " : "", r.waiting ? el("small", {class: "why"}, r.waiting) : "");
     const tokens = r.tokens.toLocaleString("en-US");
