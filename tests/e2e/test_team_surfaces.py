@@ -112,6 +112,8 @@ async def test_priority_admits_the_urgent_task_first_and_says_why_others_wait(
         assert [t.state for t in done] == ["ready"] * 4
         assert all(t.waiting is None for t in done)
         times = {t: await started_at(c, t) for t in (low1.id, low2.id, urgent)}
+    followed = await cli(env, "follow", low2.id)
+    assert "waiting: queued: 1 ahead" in followed.stdout, followed.stdout
     # Admitted by priority, then first come first served.
     assert times[urgent] < times[low1.id] < times[low2.id]
 

@@ -136,9 +136,10 @@ class Follower:
 
 
 def entry_line(kind: str, d: dict[str, Any]) -> str | None:
-    """One readable line for a ``compaction``, ``verification``, ``system_prompt`` or
-    ``warning`` journal entry (shapes in :mod:`codetap.agent.state`,
-    :mod:`codetap.tasks.verify`, :mod:`codetap.tasks.finish`); None for other kinds."""
+    """One readable line for a ``compaction``, ``verification``, ``system_prompt``,
+    ``warning`` or wait (:mod:`codetap.waits`) journal entry (shapes in
+    :mod:`codetap.agent.state`, :mod:`codetap.tasks.verify`, :mod:`codetap.tasks.finish`);
+    None for other kinds."""
     if kind == "warning":
         return f"warning: {d.get('message', '')}"
     if kind == "system_prompt":
@@ -158,6 +159,10 @@ def entry_line(kind: str, d: dict[str, Any]) -> str | None:
         return f"{head} failed ({code}): {last[:160]}"
     if kind == "compaction":
         return _compaction_line(d)
+    if kind in ("waiting_queue", "waiting_budget"):
+        return f"waiting: {d.get('reason', '')}"
+    if kind == "waiting_over":
+        return f"going on after {float(d.get('waited_s', 0.0)):.1f} s ({d.get('reason', '')})"
     return None
 
 
