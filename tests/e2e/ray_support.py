@@ -118,7 +118,7 @@ class ScriptedModel:
             pass
 
 
-def start_cluster(nodes: int = 3, cpus: int = 1) -> Any:
+def start_cluster(nodes: int = 3, cpus: int = 1, head_cpus: int | None = None) -> Any:
     """A Ray cluster of ``nodes`` nodes (the head and ``nodes - 1`` workers) on this
     machine, dashboard off, small object stores, fast failure detection; this process
     is connected to it as the driver. Returns the ``ray.cluster_utils.Cluster``."""
@@ -127,7 +127,7 @@ def start_cluster(nodes: int = 3, cpus: int = 1) -> Any:
     from ray.cluster_utils import Cluster
     store = 80 * 1024**2
     cluster = Cluster(initialize_head=True, head_node_args={
-        "num_cpus": cpus, "include_dashboard": False, "object_store_memory": store,
+        "num_cpus": cpus if head_cpus is None else head_cpus, "include_dashboard": False, "object_store_memory": store,
         "_system_config": {"health_check_initial_delay_ms": 0,
                            "health_check_period_ms": 500,
                            "health_check_failure_threshold": 3}})

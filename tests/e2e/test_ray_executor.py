@@ -26,6 +26,7 @@ from tests.e2e.ray_support import (
     stop_cluster,
     upstream,
 )
+from tests.pg_fixture import pg_server, pg_url  # noqa: F401 - fixtures
 
 from codetap.runtime import Runtime
 from codetap.store import TaskRow
@@ -111,11 +112,14 @@ async def test_a_stale_owner_is_fenced_off(cluster: Any, tmp_path: Path) -> None
             await rt.close()
 
 
-async def test_worker_node_killed_mid_task(cluster: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_worker_node_killed_mid_task(cluster: Any, tmp_path: Path, backend: str,
+                                           request: pytest.FixtureRequest) -> None:
     url = upstream(tmp_path)
-    jobs = range(100, 104)
+    jobs = range(100, 104) if backend == "sqlite" else range(200, 204)
+    store = {"store_url": request.getfixturevalue("pg_url")} if backend == "postgresql" else {}
     with ScriptedModel() as model:
-        rt = await open_head(config(tmp_path, model.url))
+        rt = await open_head(config(tmp_path, model.url, **store))
         try:
             model.hold()
             tasks = [await rt.start_task(job_intent(j), None, repo={"url": url}) for j in jobs]
@@ -131,6 +135,7 @@ async def test_worker_node_killed_mid_task(cluster: Any, tmp_path: Path) -> None
                 os.kill(int(owners[t.id][1]), signal.SIGKILL)
             cluster.remove_node(workers[victim], allow_graceful=False)
             model.release()
+            cluster.add_node(num_cpus=1, object_store_memory=80 * 1024**2)  # for later tests
             done = await _finish(rt, tasks)
             assert [t.state for t in done] == [TaskState.READY] * len(done), \
                 [t.error for t in done]
