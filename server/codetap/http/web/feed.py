@@ -55,14 +55,29 @@ def row(task: Any, waiting: str | None = None) -> dict[str, Any]:
 
 class TaskFeed:
     """A runtime listener fanning task updates out to the open ``/v1/events`` streams
-    (one bounded queue each; a stream that falls 1,000 updates behind loses the oldest)."""
+    (one bounded queue each; a stream that falls 1,000 updates behind loses the oldest).
+    It keeps every task's state, read from the store when a stream opens and then
+    followed, so the counts an update carries cost no query."""
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.queues: set[asyncio.Queue[TaskRecord]] = set()
+        self.states: dict[int, str] = {}
+        self._fresh: dict[int, str] = {}
         ctx.runtime.subscribe(self)
 
+    async def reload(self) -> None:
+        """Read every task's state again (tasks pruned by gc drop out)."""
+        self._fresh = {}
+        read = {t.id: str(t.state) for t in await self.ctx.store.list_tasks()}
+        self.states = read | self._fresh  # updates that came while reading win
+
+    def counts(self) -> dict[str, int]:
+        """How many tasks are in each state (states with none left out)."""
+        return dict(Counter(self.states.values()))
+
     def task_updated(self, task: TaskRecord) -> None:
+        self.states[task.id] = self._fresh[task.id] = str(task.state)
         for q in self.queues:
             if q.full():
                 q.get_nowait()
@@ -94,10 +109,11 @@ async def _stream(ctx: Context, tasks: TaskFeed, request: Request
     tasks.queues.add(q)
     queue = queue_view(ctx, request.app.state)
     try:
-        yield {"event": "counts", "data": json.dumps(await counts(ctx))}
+        await tasks.reload()
+        yield {"event": "counts", "data": json.dumps(tasks.counts())}
         while True:
             task = await q.get()
-            now = await counts(ctx)
+            now = tasks.counts()
             body = {"task": row(task, ctx.runtime.waiting_reason(task)), "counts": now,
                     "scheduler": await queue.snapshot(now)}
             yield {"event": "task", "id": str(task.id), "data": json.dumps(body)}
