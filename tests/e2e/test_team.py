@@ -112,6 +112,7 @@ async def outcome(rt: Runtime, parent: int) -> dict[str, Any]:
 
 async def test_team_run_with_a_merge_conflict(xdg: Path, tmp_path: Path,
                                               servers: dict[str, ScriptedModel]) -> None:
+    servers["coder"].delay_s = 0.3  # children's runs overlap by far more than their starts
     repo = make_repo(tmp_path / "repo", FILES)
     rt = await Runtime.open(config_for(urls(servers), cap=3))
     try:
