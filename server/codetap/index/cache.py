@@ -74,16 +74,35 @@ class TagCache:
         db.execute("PRAGMA synchronous=NORMAL")
         return db
 
-    def load(self) -> dict[str, CachedFile]:
-        """All rows of this root: path -> :class:`CachedFile`."""
+    def load_keys(self) -> dict[str, tuple[int, int]]:
+        """Stat keys of this root's rows: path -> (mtime_ns, size)."""
         db = self._connect()
         try:
             rows = db.execute(
-                "SELECT path, mtime_ns, size, tags FROM files WHERE root = ?", (self.root,)
+                "SELECT path, mtime_ns, size FROM files WHERE root = ?", (self.root,)
             ).fetchall()
         finally:
             db.close()
-        return {path: CachedFile(m, s, payload) for path, m, s, payload in rows}
+        return {path: (m, s) for path, m, s in rows}
+
+    def load_payloads(self, paths: Iterable[str]) -> dict[str, CachedFile]:
+        """Rows of ``paths`` (missing ones absent), read 400 at a time."""
+        wanted = list(paths)
+        out: dict[str, CachedFile] = {}
+        if not wanted:
+            return out
+        db = self._connect()
+        try:
+            for i in range(0, len(wanted), 400):
+                part = wanted[i:i + 400]
+                marks = ",".join("?" * len(part))
+                for path, m, s, payload in db.execute(
+                        "SELECT path, mtime_ns, size, tags FROM files "
+                        f"WHERE root = ? AND path IN ({marks})", [self.root, *part]):
+                    out[path] = CachedFile(m, s, payload)
+        finally:
+            db.close()
+        return out
 
     def store(self, changed: dict[str, tuple[int, int, bytes]], removed: Iterable[str]) -> None:
         """Write ``changed`` (path -> (mtime_ns, size, payload of :func:`codetap.index.tags.encode_rows`)) and

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import marshal
 import os
 import stat
 import threading
-import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
 
 import pygit2
@@ -25,7 +25,9 @@ import pygit2
 from codetap.index.blobs import clean_blob_ids
 from codetap.index.cache import TagCache
 from codetap.index.languages import language_for_path
-from codetap.index.parse import default_workers, parse_files
+from codetap.index.memory import release_free_memory
+from codetap.index.memtables import MemTables
+from codetap.index.parse import default_workers, parse_file, parse_files
 from codetap.index.search import rank_names
 from codetap.index.tables import NameTables
 from codetap.index.tags import Tag, decode_tags
@@ -34,8 +36,6 @@ from codetap.index.watch import TreeWatcher
 
 MAX_FILE_BYTES = 1_000_000
 FREEZE_MIN_TAGS = 20_000  # see SymbolIndex.build
-_ALL: set[tuple[str, str]] = set()  # see SymbolIndex._per_file
-_NameMap = dict[str, dict[str, tuple[Tag, ...]]]
 
 
 class SymbolIndex:
@@ -63,15 +63,10 @@ class SymbolIndex:
         self.workers = default_workers() if workers is None else workers
         self.parse_count = 0
         self._cache = TagCache(cache_dir, self.root)
-        self._files: dict[str, tuple[int, int, tuple[Tag, ...]]] = {}
-        self._defs: _NameMap = {}
-        self._refs: _NameMap = {}
-        self._calls: dict[str, dict[str, int]] = {}  # see NameTables.calls; never mutated
+        self._tables = MemTables()
         self._built = False
         self._lock = threading.Lock()  # guards the maps above
         self._refresh_lock = threading.Lock()  # one build/refresh at a time
-        self._snapshots: list[weakref.ref[NameTables]] = []
-        self._owned: set[tuple[str, str]] = set()  # see _per_file
         self._watch = watch
         self._watcher: TreeWatcher | None = None
         self._ignore_repo = self._repo() if watch else None
@@ -100,6 +95,7 @@ class SymbolIndex:
             changed = self.refresh(None)
             if self.tag_count() >= FREEZE_MIN_TAGS:
                 gc.freeze()
+            release_free_memory()  # the payloads read or parsed meanwhile
             return changed
         finally:
             if paused:
@@ -120,10 +116,10 @@ class SymbolIndex:
             first = not self._built
             if first and self._watch:
                 self._watcher = TreeWatcher.start(self.root, self._dir_ignored)
-            cached = self._cache.load() if first else {}
-            # Not a copy: only a refresh changes _files, and this one holds _refresh_lock
-            # (readers in other threads take _lock; the changes below are made under it).
-            known = self._files
+            cached = self._cache.load_keys() if first else {}
+            # Not a copy: only a refresh changes the files, and this one holds
+            # _refresh_lock (readers take _lock; the changes below are made under it).
+            known = self._tables.files
             named = False
             watched = None if first or paths is not None else self._watched(known)
             if paths is None or first:
@@ -133,7 +129,7 @@ class SymbolIndex:
                 named = True
             removed = known.keys() - set(candidates) if watched is None and not named else set()
             to_parse: dict[str, tuple[int, int]] = {}
-            updates: dict[str, tuple[int, int, tuple[Tag, ...]]] = {}
+            from_cache: dict[str, tuple[int, int]] = {}
             for rel in candidates:
                 key = self._stat(rel)
                 if key is None:
@@ -143,49 +139,71 @@ class SymbolIndex:
                 old = known.get(rel)
                 if not named and old is not None and old[:2] == key:
                     continue
-                row = cached.get(rel)
-                if row is not None and (row.mtime_ns, row.size) == key:
-                    try:
-                        updates[rel] = (*key, tuple(decode_tags(rel, row.payload)))
-                        continue
-                    except ValueError:
-                        pass
-                to_parse[rel] = key
-            fresh: dict[str, tuple[int, int, bytes]] = {}
-            content = self._by_content(to_parse, updates, fresh) \
+                if cached.get(rel) == key:
+                    from_cache[rel] = key
+                else:
+                    to_parse[rel] = key
+            updates: dict[str, tuple[int, int, bytes]] = {}
+            content = self._by_content(to_parse, updates) \
                 if watched is None and not named else {}
+            with self._lock:
+                for rel in removed:
+                    self._tables.drop(rel)
+            late = self._apply_cached(from_cache)
+            to_parse.update(late)
             parsed = parse_files(self.root, list(to_parse), self.workers)
             self.parse_count += len(parsed)
-            for rel, result in parsed.items():
-                if result is None:
+            fresh: dict[str, tuple[int, int, bytes]] = {}
+            for rel, payload in parsed.items():
+                if payload is None:
                     if rel in known:
                         removed.add(rel)
+                        with self._lock:
+                            self._tables.drop(rel)
                     continue
-                fresh[rel] = (*to_parse[rel], result[1])
-                updates[rel] = (*to_parse[rel], tuple(result[0]))
-            self._cache.store_blobs({content[rel]: fresh[rel][2] for rel in content
-                                     if rel in fresh and rel in parsed})
-            stale = set(cached) - set(candidates) if first else set()
-            self._cache.store(fresh, removed | stale)
+                fresh[rel] = updates[rel] = (*to_parse[rel], payload)
             with self._lock:
-                alive = any(r() is not None for r in self._snapshots)
-                owned = self._owned if alive else _ALL
-                for rel in removed:
-                    self._drop(rel, owned)
-                for rel, entry in updates.items():
-                    self._drop(rel, owned)
-                    self._add(rel, entry, owned)
+                for rel, (mtime_ns, size, payload) in updates.items():
+                    self._tables.drop(rel)
+                    try:
+                        self._tables.add(rel, mtime_ns, size, marshal.loads(payload))
+                    except (ValueError, EOFError, TypeError):
+                        continue
                 self._built = True
-            return sorted(removed | set(updates))
+            self._cache.store_blobs({content[rel]: fresh[rel][2] for rel in content
+                                     if rel in fresh})
+            stale = cached.keys() - set(candidates) if first else set()
+            self._cache.store(updates, removed | stale)
+            return sorted(removed | set(updates) | (from_cache.keys() - late.keys()))
+
+    def _apply_cached(self, from_cache: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+        """Index the files whose cache rows match their stat keys, a chunk of rows at a
+        time (never all payloads in memory at once); returns those whose row turned out
+        missing or corrupt (to parse)."""
+        late: dict[str, tuple[int, int]] = {}
+        rels = list(from_cache)
+        for i in range(0, len(rels), 512):
+            part = rels[i:i + 512]
+            rows = self._cache.load_payloads(part)
+            with self._lock:
+                for rel in part:
+                    row, key = rows.get(rel), from_cache[rel]
+                    self._tables.drop(rel)
+                    try:
+                        if row is None or (row.mtime_ns, row.size) != key:
+                            raise ValueError(rel)
+                        self._tables.add(rel, *key, marshal.loads(row.payload))
+                    except (ValueError, EOFError, TypeError):
+                        late[rel] = key
+        return late
 
     def _by_content(
         self, to_parse: dict[str, tuple[int, int]],
-        updates: dict[str, tuple[int, int, tuple[Tag, ...]]],
-        fresh: dict[str, tuple[int, int, bytes]],
+        updates: dict[str, tuple[int, int, bytes]],
     ) -> dict[str, tuple[str, str]]:
-        """Take the files of ``to_parse`` whose content (git blob id) was indexed before,
-        in any worktree, out of it into ``updates`` and ``fresh``; the content keys of
-        those left to parse (to store their tags under)."""
+        """Move the files of ``to_parse`` whose content (git blob id) was indexed before,
+        in any worktree, into ``updates`` with their stored payload; returns the content
+        keys of all of them (to store freshly parsed tags under)."""
         if not to_parse:
             return {}
         ids = clean_blob_ids(self.root)
@@ -197,18 +215,10 @@ class SymbolIndex:
         if not keys:
             return {}
         stored = self._cache.load_blobs(keys.values())
-        for rel, key in list(keys.items()):
+        for rel, key in keys.items():
             payload = stored.get(key)
-            if payload is None:
-                continue
-            try:
-                tags = tuple(decode_tags(rel, payload))
-            except ValueError:
-                continue
-            stat_key = to_parse.pop(rel)
-            updates[rel] = (*stat_key, tags)
-            fresh[rel] = (*stat_key, payload)
-            del keys[rel]
+            if payload is not None:
+                updates[rel] = (*to_parse.pop(rel), payload)
         return keys
 
     def _watched(self, known: Mapping[str, object]) -> list[str] | None:
@@ -289,67 +299,21 @@ class SymbolIndex:
             return None
         return st.st_mtime_ns, st.st_size
 
-    # Per-name mappings are copy-on-write while a snapshot (name_tables) is alive: it
-    # shares them, so the first change to one replaces it with a copy; ``owned`` holds the
-    # (kind, name) mappings copied since the last snapshot (none can hold those), or is
-    # :data:`_ALL` when no snapshot is alive and every mapping may change in place (a
-    # common name's mapping has an entry per file: copying it per edit would make a
-    # refresh grow with the workspace).
-    def _per_file(
-        self, kind: str, name: str, owned: set[tuple[str, str]]
-    ) -> dict[str, tuple[Tag, ...]]:
-        table = self._defs if kind == "def" else self._refs
-        per_file = table.get(name)
-        if per_file is None:
-            per_file = table[name] = {}
-        elif owned is _ALL or (kind, name) in owned:
-            return per_file
-        else:
-            per_file = table[name] = dict(per_file)
-        if owned is not _ALL:
-            owned.add((kind, name))
-        return per_file
-
-    def _drop(self, rel: str, owned: set[tuple[str, str]]) -> None:
-        entry = self._files.pop(rel, None)
-        if entry is None:
-            return
-        self._calls.pop(rel, None)
-        for kind, name in {(tag.kind, tag.name) for tag in entry[2]}:
-            table = self._defs if kind == "def" else self._refs
-            if rel in table.get(name, ()):
-                per_file = self._per_file(kind, name, owned)
-                del per_file[rel]
-                if not per_file:
-                    del table[name]
-
-    def _add(
-        self, rel: str, entry: tuple[int, int, tuple[Tag, ...]], owned: set[tuple[str, str]]
-    ) -> None:
-        self._files[rel] = entry
-        grouped: dict[tuple[str, str], list[Tag]] = {}
-        calls: dict[str, int] = {}
-        for tag in entry[2]:
-            grouped.setdefault((tag.kind, tag.name), []).append(tag)
-            if tag.category == "call" and tag.kind == "ref":
-                calls[tag.name] = calls.get(tag.name, 0) + 1
-        self._calls[rel] = calls
-        for (kind, name), tags in grouped.items():
-            self._per_file(kind, name, owned)[rel] = tuple(tags)
-
     # -- lookups --------------------------------------------------------------------
 
     def definitions(self, name: str) -> list[Tag]:
         """Definitions named exactly ``name``, sorted by (path, line)."""
         with self._lock:
-            per_file = self._defs.get(name, {})
+            per_file = self._tables.defs.get(name, {})
         return [t for rel in sorted(per_file) for t in per_file[rel]]
 
     def references(self, name: str) -> list[Tag]:
-        """References to exactly ``name``, sorted by (path, line)."""
+        """References to exactly ``name``, sorted by (path, line). Their positions are
+        read from the cache (one query per 400 files that reference the name)."""
         with self._lock:
-            per_file = self._refs.get(name, {})
-        return [t for rel in sorted(per_file) for t in per_file[rel]]
+            rels = sorted(self._tables.refs.get(name, {}))
+        tags = self._file_tags(rels)
+        return [t for rel in rels for t in tags.get(rel, ()) if t.kind == "ref" and t.name == name]
 
     def search(self, query: str, limit: int | None = None) -> list[Tag]:
         """Definitions whose name matches ``query``, best first.
@@ -361,7 +325,7 @@ class SymbolIndex:
         if not query.strip():
             raise ValueError("empty symbol query")
         with self._lock:
-            names = list(self._defs)
+            names = list(self._tables.defs)
         out: list[Tag] = []
         for name in rank_names(query.strip(), names):
             out.extend(self.definitions(name))
@@ -371,36 +335,73 @@ class SymbolIndex:
 
     def file_symbols(self, rel_path: str) -> list[Tag]:
         """All tags (definitions and references) of one file, by position; [] if unknown."""
-        with self._lock:
-            entry = self._files.get(self._normalize(rel_path))
-        return list(entry[2]) if entry else []
+        rel = self._normalize(rel_path)
+        return list(self._file_tags([rel]).get(rel, ()))
 
-    def files(self) -> dict[str, tuple[Tag, ...]]:
-        """Snapshot: relative path -> its tags, for every indexed file."""
+    def files(self) -> Mapping[str, tuple[Tag, ...]]:
+        """Snapshot of the indexed paths: relative path -> its tags, each file's tags read
+        from the cache when looked up (iterating the keys reads nothing)."""
         with self._lock:
-            return {rel: entry[2] for rel, entry in self._files.items()}
+            rels = tuple(self._tables.files)
+        return _LazyFiles(self, rels)
+
+    def _file_tags(self, rels: Iterable[str]) -> dict[str, tuple[Tag, ...]]:
+        """Tags of indexed files from their cache rows; a file whose row no longer
+        matches the index (another index of the same root rewrote it) is parsed again."""
+        with self._lock:
+            keys = {rel: entry[:2] for rel in rels
+                    if (entry := self._tables.files.get(rel)) is not None}
+        rows = self._cache.load_payloads(keys)
+        out: dict[str, tuple[Tag, ...]] = {}
+        for rel, key in keys.items():
+            row = rows.get(rel)
+            tags: list[Tag] | None = None
+            if row is not None and (row.mtime_ns, row.size) == key:
+                try:
+                    tags = decode_tags(rel, row.payload)
+                except ValueError:
+                    tags = None
+            if tags is None:
+                tags = parse_file(self.root, rel) or []
+            out[rel] = tuple(tags)
+        return out
 
     def name_tables(self) -> NameTables:
         """Snapshot grouped by name (:class:`NameTables`): what the repo map ranks from.
 
-        Shares the per-name mappings (a refresh replaces, never mutates, those), so a
-        concurrent refresh leaves the snapshot unchanged. Copies three name-keyed dicts.
+        Shares the per-name mappings (a refresh replaces, never mutates, those while a
+        snapshot is alive), so a concurrent refresh leaves the snapshot unchanged.
+        Copies three name-keyed dicts.
         """
         with self._lock:
-            tables = NameTables(
-                tuple(self._files), self._defs.copy(), self._refs.copy(), self._calls.copy()
-            )
-            self._snapshots = [r for r in self._snapshots if r() is not None]
-            self._snapshots.append(weakref.ref(tables))
-            self._owned = set()
-            return tables
+            return self._tables.snapshot()
 
     def tag_count(self) -> int:
         """Number of tags (definitions and references) in the index."""
         with self._lock:
-            return sum(len(entry[2]) for entry in self._files.values())
+            return sum(entry[2] for entry in self._tables.files.values())
 
     def __len__(self) -> int:
         """Number of indexed files."""
         with self._lock:
-            return len(self._files)
+            return len(self._tables.files)
+
+
+class _LazyFiles(Mapping[str, tuple[Tag, ...]]):
+    """:meth:`SymbolIndex.files`: paths fixed at creation, tags read per lookup."""
+
+    def __init__(self, index: SymbolIndex, rels: tuple[str, ...]) -> None:
+        self._index = index
+        self._rels = rels
+        self._set = frozenset(rels)
+
+    def __getitem__(self, rel: str) -> tuple[Tag, ...]:
+        if rel not in self._set:
+            raise KeyError(rel)
+        return self._index._file_tags([rel]).get(rel, ())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rels)
+
+    def __len__(self) -> int:
+        return len(self._rels)

@@ -16,7 +16,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from codetap.index.tags import Tag, decode_rows, decode_tags, encode_rows
+from codetap.index.tags import Tag, decode_rows
 from codetap.index.worker import file_rows, parse_to_payloads
 
 PARALLEL_MIN_FILES = 150
@@ -28,9 +28,6 @@ def parse_file(root: Path, rel_path: str) -> list[Tag] | None:
     return None if rows is None else decode_rows(rel_path, rows)
 
 
-Parsed = tuple[list[Tag], bytes]
-
-
 def default_workers() -> int:
     """Worker processes for a cold build: the usable CPUs, at most 8."""
     try:
@@ -40,11 +37,11 @@ def default_workers() -> int:
     return max(1, min(cpus, 8))
 
 
-def _run_worker(root: Path, rel_paths: list[str]) -> dict[str, Parsed | None]:
-    """Parse ``rel_paths`` in a child process, decoding its results as they stream in."""
+def _run_worker(root: Path, rel_paths: list[str]) -> dict[str, bytes | None]:
+    """Parse ``rel_paths`` in a child process; rel_path -> cache payload or None."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (_package_parent(), env.get("PYTHONPATH")) if p)
-    results: dict[str, Parsed | None] = {}
+    results: dict[str, bytes | None] = {}
     try:
         with subprocess.Popen(
             [sys.executable, "-m", "codetap.index.worker", str(root)],
@@ -55,14 +52,15 @@ def _run_worker(root: Path, rel_paths: list[str]) -> dict[str, Parsed | None]:
             proc.stdin.close()
             for _ in rel_paths:
                 rel, payload = marshal.load(proc.stdout)
-                results[rel] = None if payload is None else (decode_tags(rel, payload), payload)
+                if not (payload is None or isinstance(payload, bytes)):
+                    raise ValueError(f"bad payload for {rel}")
+                results[rel] = payload
             if proc.wait(timeout=60) == 0:
                 return results
     except (OSError, subprocess.SubprocessError, ValueError, EOFError, TypeError):
         pass
     missing = [rel for rel in rel_paths if rel not in results]
-    for rel, payload in parse_to_payloads(root, missing).items():
-        results[rel] = None if payload is None else (decode_tags(rel, payload), payload)
+    results.update(parse_to_payloads(root, missing))
     return results
 
 
@@ -70,19 +68,16 @@ def _package_parent() -> str:
     return str(Path(__file__).resolve().parents[2])
 
 
-def parse_files(root: Path, rel_paths: list[str], workers: int) -> dict[str, Parsed | None]:
-    """Parse ``rel_paths`` under ``root``: rel_path -> (tags, cache payload), or None for an
-    unreadable file.
+def parse_files(root: Path, rel_paths: list[str], workers: int) -> dict[str, bytes | None]:
+    """Parse ``rel_paths`` under ``root``: rel_path -> cache payload
+    (:func:`codetap.index.tags.encode_rows`), or None for an unreadable file.
 
     Uses ``workers`` child processes when ``workers > 1`` and there are at least
     :data:`PARALLEL_MIN_FILES` files; otherwise parses in the calling thread.
     """
-    results: dict[str, Parsed | None] = {}
     if workers <= 1 or len(rel_paths) < PARALLEL_MIN_FILES:
-        for rel in rel_paths:
-            rows = file_rows(root, rel)
-            results[rel] = None if rows is None else (decode_rows(rel, rows), encode_rows(rows))
-        return results
+        return parse_to_payloads(root, rel_paths)
+    results: dict[str, bytes | None] = {}
     # Interleaved shares mix large and small files, so workers finish together.
     shares = [rel_paths[i::workers] for i in range(workers)]
     with ThreadPoolExecutor(max_workers=workers) as threads:

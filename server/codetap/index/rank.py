@@ -120,12 +120,12 @@ def _reference_groups(tables: NameTables, mentioned: set[str]) -> list[_Group]:
             continue
         plain: list[tuple[str, int]] = []
         bare: list[tuple[str, int]] = []
-        for rel, tags in users.items():
+        for rel, count in users.items():
             calls = calls_of[rel].get(name, 0)
             if calls:
                 bare.append((rel, calls))
-            if calls < len(tags):
-                plain.append((rel, len(tags) - calls))
+            if calls < count:
+                plain.append((rel, count - calls))
         if plain and len(defined) <= USELESS_NAME_FILES:
             targets = list(defined)
             groups.append((name, targets, _name_weight(name, len(targets), name in mentioned),

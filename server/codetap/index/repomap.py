@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from codetap.index.index import SymbolIndex
+from codetap.index.memory import release_free_memory
 from codetap.index.rank import rank_definitions
 from codetap.index.tags import Tag
 
@@ -84,6 +85,14 @@ def render_repo_map(
     """
     if max_tokens <= 0:
         raise ValueError("max_tokens must be positive")
+    try:
+        return _render_map(index, max_tokens, files, names)
+    finally:
+        release_free_memory()
+
+
+def _render_map(index: SymbolIndex, max_tokens: int, files: Iterable[str],
+                names: Iterable[str]) -> str:
     tables = index.name_tables()
     # A definition costs at least one token: more than max_tokens of them never fit.
     ranked = rank_definitions(tables, files, names, limit=max_tokens)

@@ -15,8 +15,9 @@ NameTable = Mapping[str, Mapping[str, tuple[Tag, ...]]]
 class NameTables:
     """A consistent snapshot of a symbol index, grouped by name.
 
-    ``files``: every indexed workspace-relative path; ``defs`` / ``refs``: name ->
-    {rel_path: that file's definitions / references of the name, in position order}.
+    ``files``: every indexed workspace-relative path; ``defs``: name -> {rel_path: that
+    file's definitions of the name, in position order}; ``refs``: name -> {rel_path: how
+    many references to the name the file has}.
     Files without tags of a name are absent from its inner mapping; names without tags are
     absent. ``calls``: rel_path -> {name: how many of the file's references to the name
     are of category ``call`` (a call without receiver)}, counts of zero omitted. Produced by :meth:`codetap.index.SymbolIndex.name_tables` (no copying of tags)
@@ -25,22 +26,26 @@ class NameTables:
 
     files: tuple[str, ...]
     defs: NameTable
-    refs: NameTable
+    refs: Mapping[str, Mapping[str, int]]
     calls: Mapping[str, Mapping[str, int]]
 
     @classmethod
     def from_files(cls, files: Mapping[str, Iterable[Tag]]) -> NameTables:
         """Group ``files`` (rel_path -> tags in position order) by name; O(tags)."""
-        grouped: dict[str, dict[str, dict[str, list[Tag]]]] = {"def": {}, "ref": {}}
+        grouped: dict[str, dict[str, list[Tag]]] = {}
+        refs: dict[str, dict[str, int]] = {}
         calls: dict[str, dict[str, int]] = {}
         for rel, tags in files.items():
+            tags = list(tags)
             calls[rel] = count_calls(tags)
             for tag in tags:
-                grouped[tag.kind].setdefault(tag.name, {}).setdefault(rel, []).append(tag)
-        defs, refs = (
-            {name: {rel: tuple(ts) for rel, ts in per.items()} for name, per in grouped[k].items()}
-            for k in ("def", "ref")
-        )
+                if tag.kind == "def":
+                    grouped.setdefault(tag.name, {}).setdefault(rel, []).append(tag)
+                else:
+                    per = refs.setdefault(tag.name, {})
+                    per[rel] = per.get(rel, 0) + 1
+        defs = {name: {rel: tuple(ts) for rel, ts in per.items()}
+                for name, per in grouped.items()}
         return cls(tuple(files), defs, refs, calls)
 
 

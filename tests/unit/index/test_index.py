@@ -198,13 +198,13 @@ def test_name_tables_snapshot_survives_refresh(root: Path, cache_dir: Path) -> N
     index.refresh()
     # The old snapshot is untouched (its per-name mappings were not mutated) ...
     assert set(before.defs) == {"one", "two"} and set(before.defs["two"]) == {"b.py"}
-    assert set(before.refs["two"]) == {"a.py"} and len(before.refs["two"]["a.py"]) == 1
+    assert before.refs["two"] == {"a.py": 1}
     assert before.calls["a.py"] == {"two": 1}
     # ... and the new one sees the change, names dropped and re-added in one refresh.
     after = index.name_tables()
     assert after.files == ("a.py",)
     assert set(after.defs) == {"three"}
-    assert len(after.refs["two"]["a.py"]) == 2 and after.calls["a.py"] == {"two": 2}
+    assert after.refs["two"] == {"a.py": 2} and after.calls["a.py"] == {"two": 2}
     assert [t.line for t in index.references("two")] == [2, 3]
     # Re-parsing a file whose names stay the same (drop + add of the same names).
     index.refresh(["a.py"])
