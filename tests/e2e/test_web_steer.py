@@ -25,6 +25,10 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chrom
 pw = pytest.importorskip("playwright.async_api")
 expect = pw.expect
 
+PLAN = [{"tool_calls": [{"name": "finish", "arguments": {
+    "summary": "fix add in calc.py", "subtasks": [{"intent": "make add add",
+                                                   "files": ["calc.py"]}],
+    "acceptance": ["add(1, 2) == 3"]}}]}, *session_lines()]
 FOLLOW_UP = [*session_lines(), {"tool_calls": [{"name": "finish", "arguments": {
     "summary": "mul checked too"}}]}]
 
@@ -75,9 +79,12 @@ async def seed_team(repo: Path) -> dict[str, int]:
 @pytest.fixture
 async def team(env: Env, tmp_path: Path, xdg: Path) -> Any:
     write_config(xdg, tmp_path, {"fast": session_lines(), "slow": session_lines(1500),
-                                 "more": FOLLOW_UP, "priced": session_lines(800)})
+                                 "more": FOLLOW_UP, "plans": PLAN,
+                                 "priced": session_lines(800)})
     config = xdg / "config" / "codetap" / "config.toml"
-    config.write_text(config.read_text() + "input_price_per_mtok = 20.0\n"
+    text = config.read_text()
+    assert text.rstrip().splitlines()[-3] == "[models.priced]"  # the price goes to its table
+    config.write_text(text + "input_price_per_mtok = 20.0\n"
                       "[scheduler]\nmax_concurrent_tasks = 1\n"
                       "[budget]\nmax_cost_usd_per_day = 5.0\n")
     ids = await seed_team(env.repo)
@@ -143,6 +150,24 @@ async def test_follow_up_message_with_the_keyboard_only(web: Api) -> None:
         await expect(pg.locator("#summary")).to_have_text("mul checked too")
         await expect(pg.locator("#state")).to_have_text("ready")
         await expect(pg.locator("#timeline li.k-user").last).to_contain_text("also check mul")
+
+
+async def test_approve_a_plan_from_the_page(web: Api) -> None:
+    task_id = await create(web, "plans", workflow="plan")
+    async with browse(web) as pg:
+        await pg.goto(f"{web.url}/tasks/{task_id}")
+        await expect(pg.locator("#pending")).to_be_visible()
+        await expect(pg.locator("#question")).to_contain_text("The planner proposes")
+        await expect(pg.locator("#question")).to_contain_text("fix add in calc.py")
+        await expect(pg.locator("#waiting")).to_contain_text("approval: The planner proposes")
+        await expect(pg.locator("#options button")).to_have_text(["approve", "reject"])
+        await pg.get_by_role("button", name="approve", exact=True).click()
+        await settled(pg, "ready")
+        await expect(pg.locator("#pending")).to_be_hidden()
+        timeline = pg.locator("#timeline")
+        await expect(timeline).to_contain_text("approval of the planner's hand-off: approved")
+        await expect(timeline).to_contain_text("hand-off: planner \u2192 coder")
+        await expect(pg.locator("#diff td.add")).to_have_text(["    return a + b"])
 
 
 async def test_queue_depth_and_budget_use(web: Api) -> None:

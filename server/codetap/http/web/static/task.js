@@ -85,18 +85,37 @@
       el("strong", {}, " " + title), body ? el("pre", {}, body) : "");
   }
 
-  function showPending() {
+  // The pending question: from the runtime (GET .../question, which also knows a
+  // workflow's approvals, not journaled before they are answered), else the journal's
+  // pending tool call. The question may reach the front just after the state does.
+  let asking = 0;
+  async function showPending() {
     const box = document.getElementById("pending");
-    const waiting = article.dataset.state === "waiting" && pending;
-    box.hidden = !waiting;
-    if (!waiting) return;
+    const mine = ++asking;
+    if (article.dataset.state !== "waiting") { box.hidden = true; return; }
+    let question = null, options = [];
+    for (let i = 0; i < 10 && mine === asking; i++) {
+      const q = await (await api("GET", base + "/question")).json();
+      if (q.question !== null) {
+        question = q.question;
+        options = q.options || (q.kind === "approval" ? ["yes", "no"] : []);
+        break;
+      }
+      if (pending) break;
+      await new Promise((done) => setTimeout(done, 300));
+    }
+    if (mine !== asking || article.dataset.state !== "waiting") return;
+    if (question === null && pending) {
+      question = pending.arguments.question; options = pending.arguments.options || [];
+      if (pending.name !== "ask") {
+        question = `Approve ${pending.name}: ${json(pending.arguments)}?`;
+        options = ["yes", "no"];
+      }
+    }
+    box.hidden = question === null;
+    if (question === null) return;
     const opts = document.getElementById("options");
     opts.replaceChildren();
-    let question = pending.arguments.question, options = pending.arguments.options || [];
-    if (pending.name !== "ask") {
-      question = `Approve ${pending.name}: ${json(pending.arguments)}?`;
-      options = ["yes", "no"];
-    }
     document.getElementById("question").textContent = question;
     for (const o of options) {
       const b = el("button", {type: "button"}, o);
