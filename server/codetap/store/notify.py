@@ -161,7 +161,8 @@ class EventFeed:
         delay = 0.05
         while True:
             try:
-                conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
+                conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True,
+                                                             connect_timeout=5)
             except psycopg.OperationalError as exc:
                 log.debug("event feed: cannot connect: %s", exc)
                 await asyncio.sleep(delay)  # backoff between connection attempts

@@ -64,6 +64,7 @@ if TYPE_CHECKING:
     from codetap.store.notify import EventFeed
 
 _T = TypeVar("_T")
+CONNECT_TIMEOUT_S = 5
 _LOST = (psycopg.OperationalError, psycopg.InterfaceError)
 
 
@@ -112,7 +113,8 @@ class PostgresStore(Store):
 
     @staticmethod
     def _kwargs(readonly: bool) -> dict[str, Any]:
-        kw: dict[str, Any] = {"autocommit": True}
+        # connect_timeout: a host that does not answer must not hold the event loop long.
+        kw: dict[str, Any] = {"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S}
         if readonly:
             kw["options"] = "-c default_transaction_read_only=on"
         return kw

@@ -57,7 +57,7 @@ class _PgRead:
     def _connect(self) -> Any:
         import psycopg
         if self._conn is None or self._conn.closed or self._conn.broken:
-            self._conn = psycopg.connect(self.url, autocommit=True,
+            self._conn = psycopg.connect(self.url, autocommit=True, connect_timeout=5,
                                          options="-c default_transaction_read_only=on")
         return self._conn
 

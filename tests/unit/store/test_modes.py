@@ -123,7 +123,7 @@ def test_symbol_cache_is_private(tmp_path: Path, umask: int) -> None:
     cache_dir = tmp_path / "data" / "codetap" / "cache" / "index"
     cache = TagCache(cache_dir, tmp_path)
     cache.store({"a.py": (1, 2, b"tags")}, [])
-    assert set(cache.load()) == {"a.py"}
+    assert set(cache.load_keys()) == {"a.py"}
     files = {p.name: mode(p) for p in cache_dir.iterdir()}
     assert files and set(files.values()) == {0o600}, files
     assert mode(cache_dir) == 0o700 and mode(cache_dir.parent) == 0o700
