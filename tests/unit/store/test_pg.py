@@ -173,3 +173,23 @@ async def test_server_restart_under_writes(pg_server: PgServer, pg_url: str,
     finally:
         await front.close()
         await writer.close()
+
+
+async def test_a_connection_lost_inside_atomic_fails_the_whole_transaction(
+        pg_server: PgServer, pg_url: str, tmp_path: Path) -> None:
+    store = await _open(pg_url, tmp_path)
+    try:
+        t = await store.create_task(intent="a", root=tmp_path, scope=None, model="m",
+                                    workflow="w")
+        await store.append(t.id, 1, [("model_turn", {})])
+        with pytest.raises(StoreUnavailable, match="lost during a write"), store.atomic():
+            await store.update_task(t.id, summary="half")
+            pg_server.admin(f"SELECT pg_terminate_backend({store._w.info.backend_pid})")
+            await store.append(t.id, 2, [("model_turn", {"lost": True})])
+        # The next call outside a transaction reconnects; nothing of the lost one is there.
+        assert (await store.get_task(t.id)).summary is None
+        assert [e.seq for e in await store.events(t.id)] == [1]
+        evs = await store.append(t.id, 2, [("model_turn", {"again": True})])
+        assert [e.seq for e in evs] == [2]
+    finally:
+        await store.close()
