@@ -29,7 +29,7 @@ expect = pw.expect
 @pytest.fixture
 async def team(env: Env, tmp_path: Path, xdg: Path) -> AsyncIterator[tuple[Api, Path]]:
     servers = {r: ScriptedModel(s, delay_s=0.3) for r, s in scripts().items()}
-    servers["planner"].delay_s = 2.0  # the page is open before the fan-out
+    servers["planner"].delay_s = 3.0  # the page is open before the fan-out
     for s in servers.values():
         await s.__aenter__()
     lines = ['default_model = "coder"']
