@@ -62,7 +62,8 @@ class TagCache:
         # Private like the database (it holds the workspace's symbol names).
         private_dir(cache_dir)
         version = f"py{sys.version_info[0]}{sys.version_info[1]}"
-        self.path = cache_dir / f"symbols-{queries_fingerprint()}-{version}.sqlite3"
+        # v2: the payload format of codetap.index.tags.PAYLOAD_VERSION
+        self.path = cache_dir / f"symbols-{queries_fingerprint()}-{version}-v2.sqlite3"
         private_sqlite(self.path)
         self.root = str(root)
         with self._connect() as db:

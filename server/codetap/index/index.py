@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import marshal
 import os
 import stat
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
-
-import pygit2
+from typing import TYPE_CHECKING
 
 from codetap.index.blobs import clean_blob_ids
 from codetap.index.cache import TagCache
@@ -30,9 +28,12 @@ from codetap.index.memtables import MemTables
 from codetap.index.parse import default_workers, parse_file, parse_files
 from codetap.index.search import rank_names
 from codetap.index.tables import NameTables
-from codetap.index.tags import Tag, decode_tags
+from codetap.index.tags import Tag, decode_summary, decode_tags
 from codetap.index.walk import SKIP_DIRS, list_source_files
 from codetap.index.watch import TreeWatcher
+
+if TYPE_CHECKING:
+    import pygit2
 
 MAX_FILE_BYTES = 1_000_000
 FREEZE_MIN_TAGS = 20_000  # see SymbolIndex.build
@@ -69,7 +70,7 @@ class SymbolIndex:
         self._refresh_lock = threading.Lock()  # one build/refresh at a time
         self._watch = watch
         self._watcher: TreeWatcher | None = None
-        self._ignore_repo = self._repo() if watch else None
+        self._ignore_repo: pygit2.Repository | None = None  # set when watching starts
 
     # -- building -------------------------------------------------------------------
 
@@ -115,6 +116,7 @@ class SymbolIndex:
         with self._refresh_lock:
             first = not self._built
             if first and self._watch:
+                self._ignore_repo = self._repo()
                 self._watcher = TreeWatcher.start(self.root, self._dir_ignored)
             cached = self._cache.load_keys() if first else {}
             # Not a copy: only a refresh changes the files, and this one holds
@@ -166,8 +168,8 @@ class SymbolIndex:
                 for rel, (mtime_ns, size, payload) in updates.items():
                     self._tables.drop(rel)
                     try:
-                        self._tables.add(rel, mtime_ns, size, marshal.loads(payload))
-                    except (ValueError, EOFError, TypeError):
+                        self._tables.add(rel, mtime_ns, size, payload)
+                    except ValueError:
                         continue
                 self._built = True
             self._cache.store_blobs({content[rel]: fresh[rel][2] for rel in content
@@ -192,8 +194,8 @@ class SymbolIndex:
                     try:
                         if row is None or (row.mtime_ns, row.size) != key:
                             raise ValueError(rel)
-                        self._tables.add(rel, *key, marshal.loads(row.payload))
-                    except (ValueError, EOFError, TypeError):
+                        self._tables.add(rel, *key, row.payload)
+                    except ValueError:
                         late[rel] = key
         return late
 
@@ -217,8 +219,13 @@ class SymbolIndex:
         stored = self._cache.load_blobs(keys.values())
         for rel, key in keys.items():
             payload = stored.get(key)
-            if payload is not None:
-                updates[rel] = (*to_parse.pop(rel), payload)
+            if payload is None:
+                continue
+            try:
+                decode_summary(rel, payload)
+            except ValueError:
+                continue
+            updates[rel] = (*to_parse.pop(rel), payload)
         return keys
 
     def _watched(self, known: Mapping[str, object]) -> list[str] | None:
@@ -246,6 +253,7 @@ class SymbolIndex:
     def _repo(self) -> pygit2.Repository | None:
         if not (self.root / ".git").exists():
             return None
+        import pygit2  # here: a workspace outside git never needs it (~70 ms to import)
         try:
             return pygit2.Repository(str(self.root))
         except pygit2.GitError:
@@ -254,9 +262,10 @@ class SymbolIndex:
     def _dir_ignored(self, rel_dir: str) -> bool:
         if self._ignore_repo is None:
             return False
+        import pygit2  # loaded by _repo already
         try:
             return bool(self._ignore_repo.path_is_ignored(rel_dir + "/"))
-        except pygit2.GitError:
+        except pygit2.GitError:  # a directory git cannot judge is watched
             return False
 
     def close(self) -> None:

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import sys
 import weakref
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 
 from codetap.index.tables import NameTables
-from codetap.index.tags import Row, Tag, _kind
+from codetap.index.tags import Tag, decode_summary
 
 # One int object per line number, shared by every definition (ints above 256 are
 # separate 28-byte objects: ~15 MB over the 2.3e5 definitions of 10^4 files).
@@ -100,28 +100,20 @@ class MemTables:
                     if not per_file:
                         del table[name]
 
-    def add(self, rel: str, mtime_ns: int, size: int, rows: Iterable[Row]) -> None:
-        """Index ``rel``'s tags from cache rows (after :meth:`drop`); raises ValueError on
-        a malformed row (the tables are then unchanged)."""
+    def add(self, rel: str, mtime_ns: int, size: int, payload: bytes) -> None:
+        """Index ``rel``'s tags from a cache payload (after :meth:`drop`); raises
+        ValueError on a corrupt payload (the tables are then unchanged)."""
+        count, def_rows, refs, calls = decode_summary(rel, payload)
         path = sys.intern(rel)
         intern = sys.intern
         share = _INTS.setdefault
         defs: dict[str, list[Tag]] = {}
-        refs: dict[str, int] = {}
-        calls: dict[str, int] = {}
-        count = 0
         try:
-            for name, kind, category, line, column, end in rows:
-                count += 1
-                if _kind(kind) == "def":
-                    name = intern(name)
-                    defs.setdefault(name, []).append(Tag(
-                        path, name, "def", intern(category), share(line, line),
-                        share(column, column), share(end, end)))
-                else:
-                    refs[name] = refs.get(name, 0) + 1
-                    if category == "call":
-                        calls[name] = calls.get(name, 0) + 1
+            for name, _kind, category, line, column, end in def_rows:
+                name = intern(name)
+                defs.setdefault(name, []).append(Tag(
+                    path, name, "def", intern(category), share(line, line),
+                    share(column, column), share(end, end)))
         except (TypeError, ValueError) as exc:
             raise ValueError(f"corrupt cached tags for {rel}") from exc
         ref_names = tuple(intern(n) for n in refs)

@@ -152,9 +152,43 @@ def extract_tags(rel_path: str, data: bytes, lang: str | None = None) -> list[Ta
     return decode_rows(rel_path, extract_rows(data, lang))
 
 
+# A payload: marshal of (PAYLOAD_VERSION, tag count, definition rows, {name: references},
+# {name: calls without receiver}, marshal of all rows). The index's tables need only the
+# first four (references are ~85% of the tags and are kept as counts), so the parent
+# process of a build never unpacks the reference rows; lookups that want them do.
+PAYLOAD_VERSION = 2
+Summary = tuple[int, list[Row], dict[str, int], dict[str, int]]
+
+
 def encode_rows(rows: list[Row]) -> bytes:
-    """The transport and cache form of one file's tags: ``marshal`` of its rows."""
-    return marshal.dumps(rows)
+    """The transport and cache form of one file's tags (see :data:`PAYLOAD_VERSION`)."""
+    defs: list[Row] = []
+    refs: dict[str, int] = {}
+    calls: dict[str, int] = {}
+    for row in rows:
+        if row[1] == "def":
+            defs.append(row)
+        else:
+            name = row[0]
+            refs[name] = refs.get(name, 0) + 1
+            if row[2] == "call":
+                calls[name] = calls.get(name, 0) + 1
+    return marshal.dumps((PAYLOAD_VERSION, len(rows), defs, refs, calls, marshal.dumps(rows)))
+
+
+def decode_summary(rel_path: str, payload: bytes) -> Summary:
+    """(tag count, definition rows, reference counts by name, call counts by name) of a
+    payload; raises ValueError on a corrupt one."""
+    try:
+        obj = marshal.loads(payload)
+        if isinstance(obj, tuple) and obj and obj[0] == PAYLOAD_VERSION:
+            _, count, defs, refs, calls, _rows = obj
+            if isinstance(count, int) and isinstance(defs, list) and isinstance(refs, dict) \
+                    and isinstance(calls, dict):
+                return count, defs, refs, calls
+    except (TypeError, ValueError, EOFError) as exc:
+        raise ValueError(f"corrupt cached tags for {rel_path}") from exc
+    raise ValueError(f"corrupt cached tags for {rel_path}")
 
 
 def encode_tags(tags: Iterable[Tag]) -> bytes:
@@ -178,10 +212,14 @@ def decode_rows(rel_path: str, rows: Iterable[Row]) -> list[Tag]:
 def decode_tags(rel_path: str, payload: bytes) -> list[Tag]:
     """Inverse of :func:`encode_tags`; raises ValueError on a corrupt payload."""
     try:
-        rows = marshal.loads(payload)
-    except (TypeError, ValueError, EOFError) as exc:
+        obj = marshal.loads(payload)
+        rows = marshal.loads(obj[5]) if isinstance(obj, tuple) and obj \
+            and obj[0] == PAYLOAD_VERSION else None
+    except (TypeError, ValueError, EOFError, IndexError) as exc:
         raise ValueError(f"corrupt cached tags for {rel_path}") from exc
-    return decode_rows(rel_path, rows)
+    if isinstance(rows, list):
+        return decode_rows(rel_path, rows)
+    raise ValueError(f"corrupt cached tags for {rel_path}")
 
 
 def _kind(kind: str) -> Kind:
