@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import tempfile
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,10 +127,23 @@ async def add_worktree(repo: Path, path: Path, branch: str, commit: str) -> None
     WorkspaceError if git fails; OSError if the parent cannot be created.
     """
     private_dir(path.parent)
-    await git(repo, "worktree", "prune", check=False)
-    await set_aside_stale_branch(repo, branch, commit)
-    await git(repo, "worktree", "add", "-q", "-B", branch, str(path), commit)
+    async with _worktrees_lock(repo):
+        await git(repo, "worktree", "prune", check=False)
+        await set_aside_stale_branch(repo, branch, commit)
+        await git(repo, "worktree", "add", "-q", "-B", branch, str(path), commit)
     restrict(path, DIR_MODE)
+
+
+_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = \
+    weakref.WeakKeyDictionary()
+
+
+def _worktrees_lock(repo: Path) -> asyncio.Lock:
+    """One repository's worktrees are added and removed one at a time: a ``git worktree
+    prune`` while another task's (a sibling sub-task's) ``worktree add`` is half done
+    removes that registration, and the add fails."""
+    locks = _LOCKS.setdefault(asyncio.get_running_loop(), {})
+    return locks.setdefault(str(repo), asyncio.Lock())
 
 
 async def set_aside_stale_branch(repo: Path, branch: str, commit: str) -> str | None:
@@ -150,10 +164,11 @@ async def set_aside_stale_branch(repo: Path, branch: str, commit: str) -> str | 
 
 async def remove_worktree(repo: Path, path: Path, branch: str | None = None) -> None:
     """Remove a worktree (and its branch if given); missing ones are ignored."""
-    await git(repo, "worktree", "remove", "--force", str(path), check=False)
-    if path.exists():
-        shutil.rmtree(path, ignore_errors=True)
-    await git(repo, "worktree", "prune", check=False)
+    async with _worktrees_lock(repo):
+        await git(repo, "worktree", "remove", "--force", str(path), check=False)
+        if path.exists():
+            shutil.rmtree(path, ignore_errors=True)
+        await git(repo, "worktree", "prune", check=False)
     if branch:
         await git(repo, "branch", "-D", branch, check=False)
 
