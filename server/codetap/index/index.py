@@ -1,12 +1,16 @@
 """The symbol index of one workspace: definitions and references of every source file.
 
-Built from tree-sitter tags (:mod:`codetap.index.tags`), kept in memory for lookups, and
-persisted per file in a SQLite cache (:mod:`codetap.index.cache`) keyed on
-``(root, path, mtime_ns, size)`` and, for files clean in a git worktree, on their content
-(blob id): another worktree of the same repository parses only what differs. :meth:`SymbolIndex.build` and :meth:`SymbolIndex.refresh`
-are synchronous and may parse for seconds on a cold, large workspace: async callers use
-:meth:`SymbolIndex.build_async` / :meth:`SymbolIndex.refresh_async` (``asyncio.to_thread``)
-so the event loop never blocks. Lookups are cheap and safe from any thread.
+Built from tree-sitter tags (:mod:`codetap.index.tags`) and persisted per file in a SQLite
+cache (:mod:`codetap.index.cache`) keyed on ``(root, path, mtime_ns, size)`` and, for files
+clean in a git worktree, on their content (blob id): another worktree of the same
+repository parses only what differs. In memory only compact tables are kept
+(:mod:`codetap.index.memtables`: definitions, and reference counts); reference positions
+and a file's full tag list are read back from the cache when asked for.
+:meth:`SymbolIndex.build` and :meth:`SymbolIndex.refresh` are synchronous and may parse for
+seconds on a cold, large workspace: async callers use :meth:`SymbolIndex.build_async` /
+:meth:`SymbolIndex.refresh_async` (``asyncio.to_thread``) so the event loop never blocks.
+Lookups are safe from any thread; definitions are in memory, references and file tags
+cost a cache read.
 """
 
 from __future__ import annotations
