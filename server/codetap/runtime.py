@@ -102,6 +102,7 @@ _ALLOWED: dict[str, set[TaskState]] = {
                 TaskState.PAUSED, TaskState.INTERRUPTED},
     "rollback": {TaskState.PAUSED, TaskState.READY, TaskState.FAILED, TaskState.CANCELLED,
                  TaskState.INTERRUPTED},
+    "push": {TaskState.READY},
 }
 
 
@@ -422,6 +423,15 @@ class Runtime:
                                       error=None, ended_at=None)
         self._launch(task)
         return task
+
+    async def push(self, task_id: int,
+                   pull_request: Mapping[str, Any] | bool | None = None) -> TaskRecord:
+        """Push a ready remote task's branch now and, with ``pull_request`` (True or
+        ``{title?, draft?}``), open its pull request (:func:`codetap.tasks.push.push_now`).
+        InvalidTransition unless the task is a ready remote task."""
+        task = await self._check(task_id, "push")
+        return await remote_push.push_now(self.config.git, self.store, task, pull_request,
+                                          self._notify, self._publish)
 
     async def answer(self, task_id: int, answer: str) -> TaskRecord:
         """Answer the task's pending question; InvalidTransition if it has none."""

@@ -119,6 +119,11 @@ class RuntimeAPI(Protocol):
         """Answer the task's pending question or approval."""
         ...
 
+    async def push(self, task_id: int,
+                   pull_request: Mapping[str, Any] | bool | None = None) -> TaskRecord:
+        """Push a ready remote task's branch now (and open its pull request when asked)."""
+        ...
+
     async def set_clients(self, count: int) -> None:
         """How many clients that can answer questions are attached."""
         ...
@@ -143,5 +148,6 @@ WORKER_CALLS: frozenset[str] = frozenset({
     "diff", "file_changes", "start_task", "cancel", "pause", "resume", "discard",
     "mark_applied", "rollback", "message", "answer", "set_clients", "set_suggestion_status",
     "suggestion_statuses", "pending_questions", "gc", "webhook_deliveries", "redeliver_webhook",
+    "push",
 })
 

@@ -195,6 +195,10 @@ async def test_errors(api: Api, http: httpx.AsyncClient) -> None:
         r = await http.post(f"/v1/tasks/{info['id']}/{op}")
         assert r.status_code == 409, (op, r.text)
         assert "ready" in r.json()["detail"]
+    r = await http.post(f"/v1/tasks/{info['id']}/push", json={"pull_request": {"title": "x"}})
+    assert r.status_code == 409 and "local repository" in r.json()["detail"]
+    r = await http.post(f"/v1/tasks/{info['id']}/push", json={"pull_request": ["x"]})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][:2] == ["body", "pull_request"]
     # The user edited the same line meanwhile: nothing is written, 409 names the file.
     (api.env.repo / "calc.py").write_text(CALC.replace("a - b", "b - a"))
     r = await http.post(f"/v1/tasks/{info['id']}/apply")

@@ -154,3 +154,40 @@ async def test_token_in_the_url_is_not_stored(
     finally:
         await rt.close()
     assert secret.encode() not in database_bytes(rt.config.db_path)
+
+
+async def test_push_on_demand_pushes_then_opens_the_pull_request_once(
+        xdg: Path, tmp_path: Path, git_daemon: tuple[Path, int],
+        scripted: tuple[Recorded, int, dict[str, object]]) -> None:
+    """A task started without push ends ready with nothing on the remote; the user's push
+    sends the branch, a second push with a pull request opens it, and a local task
+    refuses to be pushed."""
+    _, port = git_daemon
+    rec, api_port, routes = scripted
+    bare = upstream(tmp_path, "group/repo.git")
+    web = "https://example.test/group/repo/pull/9"
+    routes[("POST", "/repos/group/repo/pulls")] = (201, {"number": 9, "html_url": web})
+    settings = GitSettings(hosts={"127.0.0.1": GitHost(
+        token_env="GITHUB_TOKEN", api_url=f"http://127.0.0.1:{api_port}", kind="github")})
+    rt = await open_runtime(tmp_path, settings)
+    try:
+        task = await rt.start_task("make add add", None, push=False,
+                                   repo={"url": f"git://127.0.0.1:{port}/group/repo.git"})
+        task = await rt.wait(task.id)
+        assert task.state is TaskState.READY, task.error
+        heads = git(bare, "for-each-ref", "--format=%(refname)", "refs/heads")
+        assert "codetap/task-1" not in heads
+        task = await rt.push(task.id)
+        assert task.error is None and task.pull_request_url is None
+        assert git(bare, "show", "codetap/task-1:calc.py") == FIXED
+        assert not [r for r in rec.requests if r[0] == "POST"]
+        task = await rt.push(task.id, {"title": "Fix add", "draft": True})
+        assert task.pull_request_url == web and task.state is TaskState.READY
+        task = await rt.push(task.id, True)  # already open: pushed again, not reopened
+        kinds = [e.kind for e in await rt.store.events(task.id)]
+        assert kinds.count("push") == 3 and kinds.count("pull_request") == 1
+        sent = json.loads(next(r[3] for r in rec.requests if r[0] == "POST"))
+        assert sent["title"] == "Fix add" and sent["draft"] is True
+        assert len([r for r in rec.requests if r[0] == "POST"]) == 1
+    finally:
+        await rt.close()

@@ -254,6 +254,12 @@ class RemoteRuntime:
     async def answer(self, task_id: int, answer: str) -> TaskRecord:
         return await self._task("answer", task_id, answer)
 
+    async def push(self, task_id: int,
+                   pull_request: Mapping[str, Any] | bool | None = None) -> TaskRecord:
+        return await self._task("push", task_id,
+                                dict(pull_request) if isinstance(pull_request, Mapping)
+                                else pull_request)
+
     async def set_suggestion_status(self, task_id: int,
                                     rows: Sequence[tuple[str, str, str, JSON]]) -> None:
         await self.call("set_suggestion_status", task_id, list(rows))

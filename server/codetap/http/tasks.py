@@ -297,3 +297,16 @@ async def apply(ctx: Ctx, task_id: TaskId) -> dict[str, Any]:
     409 naming the files when any hunk conflicts with edits made there since)."""
     from codetap.http.apply import apply_to_worktree
     return _info(await apply_to_worktree(ctx.runtime, task_id), ctx)
+
+
+class PushBody(_Body):
+    pull_request: PullRequestSpec | bool | None = None
+
+
+@router.post("/{task_id}/push", response_model=TaskInfo, response_model_exclude_none=True)
+async def push(ctx: Ctx, task_id: TaskId, body: PushBody) -> dict[str, Any]:
+    """Push a ready remote task's branch now and, with ``pull_request``, open its pull
+    request (409 for a task that is not ready or works on a local repository). A rejected
+    push or a host error is in the returned task's ``error``."""
+    pr = body.pull_request
+    return await _op(ctx, "push", task_id, pr.model_dump() if isinstance(pr, BaseModel) else pr)

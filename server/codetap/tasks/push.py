@@ -14,13 +14,14 @@ into ``pull_request_url``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from codetap.errors import WorkspaceError
+from codetap.errors import InvalidTransition, WorkspaceError
 from codetap.store import Store, TaskRow
 from codetap.tasks import report
 from codetap.tasks.pulls import PullRequest, PullRequestError, open_pull_request
@@ -149,3 +150,24 @@ async def _open_pull_request(settings: GitSettings, store: Store, task: TaskRow,
 async def _journal(store: Store, task: TaskRow, notify: Notify, kind: str, data: JSON) -> None:
     for ev in await store.append(task.id, task.steps, [(kind, data)]):
         notify(ev.task_id, ev.seq, ev.kind, ev.data)
+
+
+async def push_now(settings: GitSettings, store: Store, task: TaskRow,
+                   pull_request: Mapping[str, Any] | bool | None, notify: Notify,
+                   updated: Updated) -> TaskRow:
+    """The user's "push" on a ready remote task that was not pushed when it ended (or whose
+    push was rejected, or that needs its pull request now): its options become push on,
+    plus ``pull_request`` (True or ``{title?, draft?}``) when given, then :func:`publish`
+    runs as at the end of a run. InvalidTransition for a task without a repository URL
+    (a local task's change is applied, not pushed). Git and host failures are journaled and
+    put in the task's ``error``, as in :func:`publish`."""
+    if not task.repo_url:
+        raise InvalidTransition(f"cannot push task {task.id}: it works on a local repository; "
+                                "apply its change (`codetap apply`) instead")
+    opts: dict[str, Any] = dict(task.remote or {})
+    opts["push"] = True
+    if pull_request:
+        opts["pull_request"] = pull_request if isinstance(pull_request, Mapping) else {}
+    task = await store.update_task(task.id, remote=opts, error=None)
+    await updated(task)
+    return await publish(settings, store, task, notify, updated)

@@ -38,15 +38,16 @@ QUEUE = 1000
 
 
 def row(task: Any, waiting: str | None = None) -> dict[str, Any]:
-    """A task as a list row: ``{id, intent, state, waiting, role, model, repo, branch,
+    """A task as a list row: ``{id, intent, state, waiting, role, model, repo, remote, branch,
     created_at, updated_at, steps, tokens, cost_usd, parent_id, subtask,
     pull_request_url}`` (``repo``: the URL of a remote task, else the repository's path;
+    ``remote``: it works on a repository URL (push / pull request apply);
     ``waiting``: why it waits, ``RuntimeAPI.waiting_reason``; it and ``role``,
     ``parent_id``, ``subtask``, ``pull_request_url`` None unless set)."""
     return {"id": task.id, "intent": task.intent, "state": str(task.state), "waiting": waiting,
             "role": task.role, "parent_id": task.parent_id, "subtask": task.subtask,
             "pull_request_url": task.pull_request_url, "model": task.model,
-            "repo": task.repo_url or str(task.root),
+            "repo": task.repo_url or str(task.root), "remote": bool(task.repo_url),
             "branch": task.branch, "created_at": task.created_at,
             "updated_at": task.updated_at, "steps": task.steps,
             "tokens": task.usage.input_tokens + task.usage.output_tokens,

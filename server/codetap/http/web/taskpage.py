@@ -46,6 +46,18 @@ def _verification(verification: dict[str, Any] | None) -> str:
             f'{esc(verification.get("summary", ""))}')
 
 
+def _publish(r: dict[str, Any]) -> str:
+    """Push and pull-request controls, for a task on a repository URL only (a local task's
+    change is applied, not pushed)."""
+    if not r.get("remote"):
+        return ""
+    return ('<form id="push-form" class="row"><button type="button" id="push">Push branch'
+            '</button><label for="pr-title">Pull request title</label>'
+            '<input id="pr-title" placeholder="from the request">'
+            '<label><input type="checkbox" id="pr-draft"> draft</label>'
+            '<button type="submit">Push and open pull request</button></form>')
+
+
 def task(r: dict[str, Any], verification: dict[str, Any] | None, error: str | None,
          summary: str | None, team: str) -> str:
     """The task page body: facts, controls, team tree (``team``: :func:`tree`), replay,
@@ -86,7 +98,7 @@ def task(r: dict[str, Any], verification: dict[str, Any] | None, error: str | No
         '<button type="submit">Roll back</button></form>'
         '<form id="message-form" class="row"><label for="message">Follow-up</label>'
         '<input id="message" required><button type="submit">Send message</button></form>'
-        '<p id="op-status" role="status"></p></section>'
+        f'{_publish(r)}<p id="op-status" role="status"></p></section>'
         f'{team}'
         '<section aria-labelledby="replay-h"><h2 id="replay-h">Replay</h2>'
         '<div class="row"><button type="button" id="replay-prev">Previous step</button>'

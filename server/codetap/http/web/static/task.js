@@ -309,6 +309,18 @@
     if (await op("messages", {text: input.value})) input.value = "";
   });
 
+  const pushForm = document.getElementById("push-form");
+  if (pushForm) {
+    document.getElementById("push").addEventListener("click", () => op("push", {}));
+    pushForm.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const title = document.getElementById("pr-title").value.trim();
+      const pr = {draft: document.getElementById("pr-draft").checked};
+      if (title) pr.title = title;
+      op("push", {pull_request: pr});
+    });
+  }
+
   function label() { document.getElementById("replay-label").textContent = slider.value; }
 
   async function replay() {
