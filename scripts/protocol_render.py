@@ -51,6 +51,9 @@ METHODS: list[Method] = [
     _req(methods.TASK_DISCARD, m.TaskIdParams, m.TaskInfo, "Discard a ready task's change."),
     _req(methods.TASK_MESSAGE, m.TaskMessageParams, m.TaskInfo,
          "A follow-up message on a finished task: its conversation and branch go on."),
+    _req(methods.TASK_PUSH, m.TaskPushParams, m.TaskInfo,
+         "Push a ready remote task's branch now; with pull_request, open its pull request "
+         "(once). A rejected push or host error is in the task's error."),
     _req(methods.GC, m.GcParams, m.GcResult,
          "Prune tasks that ended long ago (worktree, branch, journal); unreviewed ready "
          "tasks only when asked."),

@@ -5,7 +5,11 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import git
 from tests.e2e.conftest import CALC, FIXED, Env
@@ -34,3 +38,30 @@ async def test_sdk_starts_a_remote_task_that_pushes(
             await asyncio.sleep(0.05)
         assert pushes and pushes[0]["ok"] is True and pushes[0]["branch"] == "fix/add"
     assert git(bare, "show", "fix/add:calc.py") == FIXED
+
+
+async def test_push_later_from_the_cli_and_the_sdk(
+        env: Env, tmp_path: Path, git_daemon: tuple[Path, int]) -> None:
+    """A remote task started without push ends ready with nothing on the remote;
+    ``codetap push N`` sends its branch (exit 0), the SDK's ``push`` refuses a local task
+    and the CLI exits 2 for it."""
+    _, port = git_daemon
+    bare = upstream(tmp_path, "team/later.git", {"calc.py": CALC})
+    url = f"git://127.0.0.1:{port}/team/later.git"
+    async with codetap.connect() as c:
+        t = await c.start("fix add", repo_url=url, ref="main", push=False)
+        done = await c.wait(t.id)
+        assert done.state == "ready", done.error
+        assert t.branch not in git(bare, "for-each-ref", "refs/heads")
+        cli = subprocess.run([sys.executable, "-m", "codetap", "push", t.id], text=True,
+                             capture_output=True, env=env.env, timeout=60, check=False)
+        assert cli.returncode == 0, cli.stderr
+        assert cli.stdout.strip() == f"task {t.id}: pushed {t.branch}"
+        assert git(bare, "show", f"{t.branch}:calc.py") == FIXED
+        local = await c.start("fix add", repo=env.repo)
+        assert (await c.wait(local.id)).state == "ready"
+        with pytest.raises(codetap.InvalidTransition, match="local repository"):
+            await c.push(local.id, True)
+    cli = subprocess.run([sys.executable, "-m", "codetap", "push", local.id, "--pr"],
+                         text=True, capture_output=True, env=env.env, timeout=60, check=False)
+    assert cli.returncode == 2 and "local repository" in cli.stderr

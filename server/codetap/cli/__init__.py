@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "pause": "codetap.cli.lifecycle:pause",
     "resume": "codetap.cli.lifecycle:resume",
     "rollback": "codetap.cli.lifecycle:rollback",
+    "push": "codetap.cli.lifecycle:push",
     "gc": "codetap.cli.control:gc",
     "demo": "codetap.cli.demo:demo",
     "trust": "codetap.cli.trust:trust",

@@ -1,5 +1,5 @@
 """Task control commands, all daemon clients: answer, cancel, pause, resume, rollback,
-discard. Each prints ``task N: <state>`` (or the TaskInfo as JSON) and exits 0; errors
+discard, push. Each prints ``task N: <state>`` (or the TaskInfo as JSON) and exits 0; errors
 (unknown task, an operation the task's state forbids) exit 2, an unreachable daemon 5.
 ``resume`` follows the task like ``run`` (``--detach`` returns at once)."""
 
@@ -97,5 +97,38 @@ def resume(task_id: str, detach: bool, as_json: bool) -> None:
         last = await _last_seq(client, tid)
         await client.resume(tid)
         return await follow(client, tid, after=last)
+
+    with_client(go)
+
+
+@click.command()
+@click.argument("task_id")
+@click.option("--pr", "pull_request", is_flag=True,
+              help="Open the pull request too (once; the host from [git.hosts]).")
+@click.option("--title", help="The pull request's title (default: from the request).")
+@click.option("--draft", is_flag=True, help="Open the pull request as a draft.")
+@_json
+def push(task_id: str, pull_request: bool, title: str | None, draft: bool,
+         as_json: bool) -> None:
+    """Push a ready remote task's branch now (`--pr`: and open its pull request). Prints
+    the task and its pull request; a rejected push or host error exits 1."""
+    from codetap.cli.follow_cmd import _id
+    from codetap.cli.output import EXIT_FAILED
+    tid = _id(task_id)
+    pr: dict[str, object] | bool = False
+    if pull_request or title or draft:
+        pr = {"draft": draft, **({"title": title} if title else {})}
+
+    async def go(client: Client) -> int:
+        info = await client.push(tid, pr)
+        if as_json:
+            out(json.dumps(info.model_dump(mode="json", exclude_none=True), indent=2,
+                           ensure_ascii=False))
+        else:
+            out(f"task {info.id}: pushed {info.branch}" if not info.error
+                else f"task {info.id}: {info.error}")
+            if info.pull_request_url:
+                out(f"pull request: {info.pull_request_url}")
+        return EXIT_FAILED if info.error else EXIT_OK
 
     with_client(go)

@@ -39,6 +39,7 @@ from codetap.protocol.models import (
     TaskListParams,
     TaskListResult,
     TaskMessageParams,
+    TaskPushParams,
     TaskRollbackParams,
     TaskStartParams,
     WebhookDelivery,
@@ -113,6 +114,11 @@ async def task_rollback(s: Session, p: TaskRollbackParams) -> BaseModel:
     return _info(s, await s.runtime.rollback(parse_task_id(p.id), p.step))
 
 
+async def task_push(s: Session, p: TaskPushParams) -> BaseModel:
+    pr = p.pull_request.model_dump(exclude_none=True) if p.pull_request else None
+    return _info(s, await s.runtime.push(parse_task_id(p.id), pr))
+
+
 async def task_apply(s: Session, p: TaskApplyParams) -> BaseModel:
     task_id = parse_task_id(p.id)
     task = await s.runtime.get_task(task_id)
@@ -182,6 +188,7 @@ ROUTES: dict[str, tuple[type[BaseModel], Handler]] = {
     methods.TASK_APPLY: (TaskApplyParams, task_apply),
     methods.TASK_DISCARD: (TaskIdParams, _simple("discard")),
     methods.TASK_MESSAGE: (TaskMessageParams, task_message),
+    methods.TASK_PUSH: (TaskPushParams, task_push),
     methods.GC: (GcParams, gc),
     methods.ANSWER: (AnswerParams, answer),
     methods.TASK_EVENTS: (TaskEventsParams, task_events),

@@ -18,6 +18,7 @@ TASK_ROLLBACK = "codetap/task/rollback"
 TASK_APPLY = "codetap/task/apply"
 TASK_DISCARD = "codetap/task/discard"
 TASK_MESSAGE = "codetap/task/message"
+TASK_PUSH = "codetap/task/push"
 GC = "codetap/gc"
 ANSWER = "codetap/answer"
 TASK_EVENTS = "codetap/task/events"
@@ -42,6 +43,7 @@ REQUESTS: tuple[str, ...] = (
     TASK_APPLY,
     TASK_DISCARD,
     TASK_MESSAGE,
+    TASK_PUSH,
     GC,
     ANSWER,
     TASK_EVENTS,

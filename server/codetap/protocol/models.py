@@ -212,6 +212,14 @@ class TaskRollbackParams(_Wire):
     step: int = Field(ge=0)
 
 
+class TaskPushParams(_Wire):
+    """codetap/task/push params: push a ready remote task's branch now and, with
+    ``pull_request`` (its title and draft flag), open its pull request."""
+
+    id: TaskId
+    pull_request: PullRequestParams | None = None
+
+
 class TaskApplyParams(_Wire):
     """codetap/task/apply params: apply all suggestions of a task, or only ``hunk_ids``."""
 

@@ -15,7 +15,7 @@ import asyncio
 import builtins
 import contextlib
 import subprocess
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -259,6 +259,18 @@ class Client:
     async def rollback(self, id: int | str, step: int) -> TaskInfo:
         """Reset the task to the checkpoint of ``step`` (0: the start); it is left paused."""
         return await self._info("codetap/task/rollback", {"id": task_id(id), "step": step})
+
+    async def push(self, id: int | str, pull_request: Mapping[str, Any] | bool = False
+                   ) -> TaskInfo:
+        """Push a ready remote task's branch now; with ``pull_request`` (True or
+        ``{title?, draft?}``) open its pull request too. A rejected push or host error
+        is in the returned task's ``error``; InvalidTransition for a task
+        that is not ready or works on a local repository."""
+        params: dict[str, Any] = {"id": task_id(id)}
+        if pull_request:
+            params["pull_request"] = dict(pull_request) if isinstance(pull_request, Mapping) \
+                else {}
+        return await self._info("codetap/task/push", params)
 
     async def apply(self, id: int | str) -> TaskApplyResult:
         """Three-way merge a ready task's change onto the files on disk: clean hunks are

@@ -163,6 +163,11 @@
 ---@field id string min length 1, max length 32
 ---@field text string min length 1
 
+---codetap/task/push params: push a ready remote task's branch now and, with `pull_request` (its title and draft flag), open its pull request.
+---@class codetap.TaskPushParams
+---@field id string min length 1, max length 32
+---@field pull_request? codetap.PullRequestParams
+
 ---codetap/task/rollback params: go back to the checkpoint of `step`.
 ---@class codetap.TaskRollbackParams
 ---@field id string min length 1, max length 32
@@ -244,6 +249,7 @@ M.methods = {
   TASK_APPLY = "codetap/task/apply",
   TASK_DISCARD = "codetap/task/discard",
   TASK_MESSAGE = "codetap/task/message",
+  TASK_PUSH = "codetap/task/push",
   GC = "codetap/gc",
   ANSWER = "codetap/answer",
   TASK_EVENTS = "codetap/task/events",
@@ -269,6 +275,7 @@ M.commands = {
   ["codetap/task/apply"] = "codetap.task.apply",
   ["codetap/task/discard"] = "codetap.task.discard",
   ["codetap/task/message"] = "codetap.task.message",
+  ["codetap/task/push"] = "codetap.task.push",
   ["codetap/gc"] = "codetap.gc",
   ["codetap/answer"] = "codetap.answer",
   ["codetap/task/events"] = "codetap.task.events",

@@ -11,6 +11,7 @@ export const TASK_ROLLBACK = "codetap/task/rollback" as const;
 export const TASK_APPLY = "codetap/task/apply" as const;
 export const TASK_DISCARD = "codetap/task/discard" as const;
 export const TASK_MESSAGE = "codetap/task/message" as const;
+export const TASK_PUSH = "codetap/task/push" as const;
 export const GC = "codetap/gc" as const;
 export const ANSWER = "codetap/answer" as const;
 export const TASK_EVENTS = "codetap/task/events" as const;
@@ -239,6 +240,13 @@ export interface TaskMessageParams {
   text: string;
 }
 
+/** codetap/task/push params: push a ready remote task's branch now and, with `pull_request` (its title and draft flag), open its pull request. */
+export interface TaskPushParams {
+  /** min length 1, max length 32 */
+  id: string;
+  pull_request?: PullRequestParams;
+}
+
 /** codetap/task/rollback params: go back to the checkpoint of `step`. */
 export interface TaskRollbackParams {
   /** min length 1, max length 32 */
@@ -340,6 +348,7 @@ export interface ClientRequests {
   "codetap/task/apply": { params: TaskApplyParams; result: TaskApplyResult };
   "codetap/task/discard": { params: TaskIdParams; result: TaskInfo };
   "codetap/task/message": { params: TaskMessageParams; result: TaskInfo };
+  "codetap/task/push": { params: TaskPushParams; result: TaskInfo };
   "codetap/gc": { params: GcParams; result: GcResult };
   "codetap/answer": { params: AnswerParams; result: TaskInfo };
   "codetap/task/events": { params: TaskEventsParams; result: TaskEventsResult };
