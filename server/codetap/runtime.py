@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import itertools
 import logging
 import sqlite3
@@ -32,6 +33,7 @@ from codetap.models.base import ModelProvider
 from codetap.scheduler import Budget, GatedProvider, Scheduler
 from codetap.store import Store, TaskRow, now_rfc3339
 from codetap.store.outbox import TaskWebhook
+from codetap.store.retry import write_through
 from codetap.tasks import git
 from codetap.tasks import push as remote_push
 from codetap.tasks.engine import TaskDeps, run_task
@@ -476,7 +478,24 @@ class Runtime:
         (:func:`codetap.tasks.states.check_transition`, InvalidTransition if not), writes
         the row with ``fields``, journals a ``state`` entry {from, to, reason?} and writes
         the webhook messages reporting it, all in one transaction, then tells the
-        listeners."""
+        listeners. While the store is away (StoreUnavailable) the move waits for it and is
+        written once (:func:`codetap.store.retry.write_through`; not while closing)."""
+        once = functools.partial(self._move, task_id, state, reason, fields)
+        if self._closing:
+            return await once()
+        return await write_through(self.store, once, functools.partial(
+            self._moved, task_id, state), f"task {task_id} to {state.value}")
+
+    async def _moved(self, task_id: int, state: TaskState) -> TaskRow | None:
+        """The task, published, if a move whose write was lost had committed after all."""
+        task = await self.store.get_task(task_id)
+        if task.state is not state:
+            return None
+        await self._publish(task)
+        return task
+
+    async def _move(self, task_id: int, state: TaskState, reason: str | None,
+                    fields: dict[str, Any]) -> TaskRow:
         old = await self.store.get_task(task_id)
         check_transition(task_id, old.state, state)
         if state.is_terminal or state in (TaskState.PAUSED, TaskState.CANCELLED):

@@ -97,7 +97,8 @@ def create_app(ctx: Context) -> FastAPI:
         from codetap.http.apply import ApplyConflict
         if isinstance(exc, ApplyConflict):
             return JSONResponse({"detail": str(exc), "files": exc.files}, status_code=409)
-        status = 503 if isinstance(exc, WorkerGone) else 400
+        from codetap.store import StoreUnavailable
+        status = 503 if isinstance(exc, WorkerGone | StoreUnavailable) else 400
         return JSONResponse({"detail": str(exc)}, status_code=status)
 
     @app.get("/healthz", tags=["service"])

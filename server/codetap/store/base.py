@@ -226,6 +226,11 @@ class Store(abc.ABC):
         failure, sequence numbers reserved inside are released; a full disk raises
         StoreError, a lost PostgreSQL connection StoreUnavailable."""
 
+    async def wait_available(self) -> None:
+        """Return once the database can be written again after a StoreUnavailable
+        (PostgreSQL: reconnecting with backoff, StoreUnavailable when it stays away; see
+        :mod:`codetap.store.retry`). SQLite is never away: returns at once."""
+
     # -- tasks -----------------------------------------------------------------
 
     @abc.abstractmethod

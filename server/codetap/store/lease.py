@@ -151,6 +151,10 @@ class FencedStore(Store):
         """The inner store's transaction."""
         return self.inner.atomic()
 
+    async def wait_available(self) -> None:
+        """The inner store's :meth:`Store.wait_available`."""
+        await self.inner.wait_available()
+
     async def create_task(self, **fields: Any) -> TaskRow:
         """:meth:`Store.create_task` (a new task is nobody's lease)."""
         return await self.inner.create_task(**fields)

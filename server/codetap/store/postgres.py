@@ -17,7 +17,8 @@ broken, or whose ``BEGIN`` finds it dead, reconnects first. Calls made outside
 :meth:`atomic` wait for the server with exponential backoff up to ``reconnect_s`` (30 s by
 default) and then go on; a transaction cannot be replayed by the store, so a connection lost
 inside one raises :class:`~codetap.store.base.StoreUnavailable` and nothing of it is kept.
-:meth:`wait_available` lets a caller wait for the server before starting over.
+:meth:`wait_available` lets a caller wait for the server before starting over
+(:mod:`codetap.store.retry`).
 """
 
 from __future__ import annotations
@@ -65,6 +66,8 @@ if TYPE_CHECKING:
 
 _T = TypeVar("_T")
 CONNECT_TIMEOUT_S = 5
+#: How long a read waits for a reader connection (the server away: then StoreUnavailable).
+READ_WAIT_S = 3.0
 _LOST = (psycopg.OperationalError, psycopg.InterfaceError)
 
 
@@ -167,8 +170,23 @@ class PostgresStore(Store):
                                f"{_first_line(exc)}") from None
 
     async def wait_available(self) -> None:
-        """Return once the writer connection works, reconnecting with exponential backoff
-        (50 ms doubling to 2 s) for up to ``reconnect_s``; StoreUnavailable after that."""
+        """Return once the writer connection works: one that looks sound is checked with a
+        round trip (a restarted server is noticed only when a connection is used), a
+        broken one replaced as :meth:`_writer_ready` does. StoreUnavailable when the server
+        stays away for ``reconnect_s``. Inside a transaction it only reconnects a broken
+        writer (a round trip there would belong to the transaction)."""
+        if not self._broken() and not self._in_tx():
+            try:
+                self._w.execute("SELECT 1")
+            except _LOST:
+                with contextlib.suppress(Exception):
+                    self._w.close()
+        await self._writer_ready()
+
+    async def _writer_ready(self) -> None:
+        """Return once the writer connection is not known broken, reconnecting with
+        exponential backoff (50 ms doubling to 2 s) for up to ``reconnect_s``;
+        StoreUnavailable after that."""
         if not self._broken():
             return
         try:
@@ -223,7 +241,7 @@ class PostgresStore(Store):
                 return fn()
         deadline = time.monotonic() + self.reconnect_s
         while True:
-            await self.wait_available()
+            await self._writer_ready()
             try:
                 with self._tx():
                     return fn()
@@ -255,16 +273,16 @@ class PostgresStore(Store):
     async def _read(self, sql: str, args: Sequence[Any]) -> list[tuple[Any, ...]]:
         for attempt in (1, 2):
             try:
-                async with self._pool.connection() as conn:
+                async with self._pool.connection(timeout=READ_WAIT_S) as conn:
                     cur = await conn.execute(pg_sql(sql), args)
                     return list(await cur.fetchall())
+            except PoolTimeout:  # an OperationalError too: the server is away
+                raise StoreUnavailable(f"PostgreSQL at {describe(self.url)} is unreachable: "
+                                       f"no connection within {READ_WAIT_S:g} s") from None
             except _LOST as exc:
                 if attempt == 2:
                     raise StoreUnavailable(f"PostgreSQL at {describe(self.url)}: "
                                            f"{_first_line(exc)}") from None
-            except PoolTimeout as exc:
-                raise StoreUnavailable(f"PostgreSQL at {describe(self.url)}: no reader "
-                                       f"connection ({exc})") from None
         raise AssertionError("unreachable")
 
     # -- tasks -----------------------------------------------------------------

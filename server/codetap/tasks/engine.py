@@ -9,6 +9,8 @@ end state.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +23,9 @@ from codetap.agent.state import AgentState, rebuild
 from codetap.errors import ConfigError, LimitsExceeded, ModelError, WorkspaceError
 from codetap.models.base import ModelProvider
 from codetap.policy import CommandPolicy
-from codetap.store import Event, Store, TaskRow
+from codetap.store import Event, Store, StoreUnavailable, TaskRow
 from codetap.store.faults import fault_point
+from codetap.store.retry import journaled, until_available, write_through
 from codetap.tasks import finish, git, workflow
 from codetap.tasks.fanout import FanOut
 from codetap.tasks.stage import Checkpointer
@@ -33,6 +36,7 @@ from codetap.tools.base import Services
 from codetap.tools.sandbox import SandboxSettings
 from codetap.types import JSON, Message, TaskState
 
+log = logging.getLogger(__name__)
 Notify = Callable[[int, int, str, JSON], None]
 Updated = Callable[[TaskRow], Awaitable[None]]
 
@@ -49,6 +53,7 @@ class TaskJournal:
         self.updated = updated
         self.commits = Checkpointer(worktree)
         self.held: list[tuple[int, list[tuple[str, JSON]]]] = []
+        self.seen = 0  # the last seq this journal wrote: a lost write is looked for after it
 
     async def before_command(self) -> None:
         await self.commits.sync_index()
@@ -59,23 +64,37 @@ class TaskJournal:
         if durable:
             self._tell(await self._write_held())
 
-    async def _write_held(self, checkpoint: tuple[int, str, JSON] | None = None) -> list[Event]:
-        """Append the held entries (and ``checkpoint`` (step, commit, state) after them) in
-        one transaction, one ``append`` per run of entries of the same step."""
-        held, self.held = self.held, []
-        runs: list[tuple[int, list[tuple[str, JSON]]]] = []
-        for step, entries in held:
-            if runs and runs[-1][0] == step:
-                runs[-1][1].extend(entries)
-            else:
-                runs.append((step, list(entries)))
-        if checkpoint is not None and not (runs and runs[-1][0] == checkpoint[0]):
-            runs.append((checkpoint[0], []))
-        events: list[Event] = []
-        with self.store.atomic():
-            for i, (step, entries) in enumerate(runs):
-                cp = checkpoint[1:] if checkpoint is not None and i == len(runs) - 1 else None
-                events += await self.store.append(self.task.id, step, entries, cp)
+    async def _write_held(self, checkpoint: tuple[int, str, JSON] | None = None,
+                          fields: dict[str, Any] | None = None) -> list[Event]:
+        """Append the held entries (and ``checkpoint`` (step, commit, state) after them, and
+        the task row's ``fields``) in one transaction, one ``append`` per run of entries of
+        the same step. A transaction lost with the store's connection is written again
+        once the store is back, unless reading the journal back finds it committed
+        (:func:`codetap.store.retry.write_through`): the step goes on where it was, its
+        tool calls are not run again."""
+        runs = _runs(self.held, checkpoint)
+
+        async def write() -> list[Event]:
+            events: list[Event] = []
+            with self.store.atomic():
+                for i, (step, entries) in enumerate(runs):
+                    last = checkpoint is not None and i == len(runs) - 1
+                    cp = checkpoint[1:] if checkpoint is not None and last else None
+                    events += await self.store.append(self.task.id, step, entries, cp)
+                if fields is not None:
+                    self.task = await self.store.update_task(self.task.id, **fields)
+            return events
+
+        async def landed() -> list[Event] | None:
+            found = await journaled(self.store, self.task.id, self.seen, runs, checkpoint)
+            if found is not None and fields is not None:
+                self.task = await self.store.get_task(self.task.id)
+            return found
+
+        events = await write_through(self.store, write, landed, f"task {self.task.id}")
+        self.held = []
+        if events:
+            self.seen = events[-1].seq
         return events
 
     def _tell(self, events: list[Event]) -> None:
@@ -103,13 +122,26 @@ class TaskJournal:
         if commit is None:
             commit = self.task.tip_commit or self.task.base_commit
         # The step's held entries, its checkpoint and the task row: one transaction.
-        with self.store.atomic():
-            events = await self._write_held((state.step, commit, state.checkpoint_state()))
-            self.task = await self.store.update_task(
-                self.task.id, steps=state.step, usage=state.usage, tip_commit=commit)
+        events = await self._write_held((state.step, commit, state.checkpoint_state()),
+                                        {"steps": state.step, "usage": state.usage,
+                                         "tip_commit": commit})
         self._tell(events)
         fault_point("after_checkpoint")
         await self.updated(self.task)
+
+
+def _runs(held: list[tuple[int, list[tuple[str, JSON]]]],
+          checkpoint: tuple[int, str, JSON] | None) -> list[tuple[int, list[tuple[str, JSON]]]]:
+    """``held`` merged into runs of one step each, ending with the checkpoint's step."""
+    runs: list[tuple[int, list[tuple[str, JSON]]]] = []
+    for step, entries in held:
+        if runs and runs[-1][0] == step:
+            runs[-1][1].extend(entries)
+        else:
+            runs.append((step, list(entries)))
+    if checkpoint is not None and not (runs and runs[-1][0] == checkpoint[0]):
+        runs.append((checkpoint[0], []))
+    return runs
 
 
 @dataclass(slots=True)
@@ -204,9 +236,28 @@ async def run_task(deps: TaskDeps, task: TaskRow) -> Outcome:
     """:func:`_run_task` in a ``codetap.task`` span (:mod:`codetap.tracing`)."""
     with tracing.span("codetap.task", {"codetap.task.id": task.id,
                                        "codetap.task.workflow": task.workflow}) as span:
-        outcome = await _run_task(deps, task)
+        outcome = await _until_done(deps, task)
         tracing.annotate(span, {"codetap.task.outcome": outcome.state.value})
         return outcome
+
+
+async def _until_done(deps: TaskDeps, task: TaskRow) -> Outcome:
+    """:func:`_run_task`, started again from the task's last checkpoint (the path of a
+    resume after kill -9: worktree reset, state rebuilt from the journal, a partial step
+    finished) each time the store goes away under it (StoreUnavailable: PostgreSQL
+    restarted) in a way the journal's own writes did not ride out (a read, a wait's
+    note), once the store is back. The task stays ``running`` meanwhile: its state cannot
+    be written anyway. docs/scale-out.md, "When PostgreSQL goes away"."""
+    while True:
+        try:
+            return await _run_task(deps, task)
+        except StoreUnavailable as exc:
+            what = f"task {task.id}"
+            log.warning("%s: %s; resuming from its last checkpoint once the store is back",
+                        what, exc)
+            await until_available(deps.store, what)
+            with contextlib.suppress(StoreUnavailable):  # gone again: the next round waits
+                task = await deps.store.get_task(task.id)
 
 
 async def _run_task(deps: TaskDeps, task: TaskRow) -> Outcome:
@@ -227,6 +278,7 @@ async def _run_task(deps: TaskDeps, task: TaskRow) -> Outcome:
     events = await deps.store.events(task.id)
     state = rebuild(events, await deps.store.checkpoints(task.id))
     journal = TaskJournal(deps.store, task, task.worktree, deps.notify, deps.updated)
+    journal.seen = events[-1].seq if events else 0
     if not state.messages:
         content = task_message(task.intent, _scope_for_model(task))
         state.messages.append(_user(content))

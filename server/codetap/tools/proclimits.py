@@ -149,7 +149,8 @@ def _retry_pending() -> None:
             pass
         except OSError:
             continue
-        _pending.remove(d)
+        with contextlib.suppress(ValueError):  # calls closing at once (threads) race here
+            _pending.remove(d)
 
 
 @atexit.register
