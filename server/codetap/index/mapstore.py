@@ -24,7 +24,7 @@ from codetap.index.rank import rank_definitions
 from codetap.index.tables import NameTables
 
 MODEL_DEFS = 4096
-KEEP_TREES = 16
+KEEP_TREES = 4  # ~26 MB each at 8.5k files (the definitions by name dominate)
 
 # (rel_path, name, definition lines in ascending order)
 Entry = tuple[str, str, tuple[int, ...]]
