@@ -174,6 +174,18 @@ def update_columns(fields: dict[str, Any]) -> dict[str, Any]:
     return cols
 
 
+def task_query(root: Path | None, states: Sequence[TaskState] | None) -> tuple[str, list[Any]]:
+    """``list_tasks``'s SELECT (``?`` placeholders, newest first) and its arguments."""
+    sql, args = f"SELECT {TASK_COLUMNS} FROM tasks WHERE 1=1", []
+    if root is not None:
+        sql += " AND root = ?"
+        args.append(str(root))
+    if states:
+        sql += f" AND state IN ({','.join('?' * len(states))})"
+        args.extend(s.value for s in states)
+    return sql + " ORDER BY id DESC", args
+
+
 class Store(abc.ABC):
     """The codetap database: tasks, the append-only event journal, checkpoints, suggestions,
     and the webhook tables. One instance per process; open it with :meth:`open`.

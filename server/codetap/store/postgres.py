@@ -54,6 +54,7 @@ from codetap.store.base import (
     encode_data,
     iter_statements,
     now_rfc3339,
+    task_query,
     task_row,
     update_columns,
 )
@@ -327,14 +328,7 @@ class PostgresStore(Store):
         self, root: Path | None = None, states: Sequence[TaskState] | None = None
     ) -> list[TaskRow]:
         """See :meth:`codetap.store.base.Store.list_tasks`."""
-        sql, args = f"SELECT {TASK_COLUMNS} FROM tasks WHERE 1=1", []
-        if root is not None:
-            sql += " AND root = ?"
-            args.append(str(root))
-        if states:
-            sql += f" AND state IN ({','.join('?' * len(states))})"
-            args.extend(s.value for s in states)
-        return [task_row(r) for r in await self._read(sql + " ORDER BY id DESC", args)]
+        return [task_row(r) for r in await self._read(*task_query(root, states))]
 
     async def update_task(self, task_id: int, **fields: Any) -> TaskRow:
         """See :meth:`codetap.store.base.Store.update_task`."""

@@ -44,6 +44,7 @@ from codetap.store.base import (
     decode_data,
     encode_data,
     now_rfc3339,
+    task_query,
     task_row,
     update_columns,
 )
@@ -191,14 +192,7 @@ class SqliteStore(Store):
         self, root: Path | None = None, states: Sequence[TaskState] | None = None
     ) -> list[TaskRow]:
         """Tasks, newest first, optionally filtered by repository root and states."""
-        sql, args = f"SELECT {_TASK_COLUMNS} FROM tasks WHERE 1=1", []
-        if root is not None:
-            sql += " AND root = ?"
-            args.append(str(root))
-        if states:
-            sql += f" AND state IN ({','.join('?' * len(states))})"
-            args.extend(s.value for s in states)
-        return [_task(r) for r in self._w.execute(sql + " ORDER BY id DESC", args)]
+        return [_task(r) for r in self._w.execute(*task_query(root, states))]
 
     async def update_task(self, task_id: int, **fields: Any) -> TaskRow:
         """Set columns of a task (``usage=Usage`` and ``state=TaskState`` accepted)."""
