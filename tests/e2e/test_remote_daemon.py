@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from tests.conftest import git
 from tests.e2e.conftest import CALC, FIXED, Env
 from tests.e2e.remote_fixtures import git_daemon, upstream  # noqa: F401
