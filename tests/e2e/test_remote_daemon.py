@@ -39,6 +39,11 @@ async def test_sdk_starts_a_remote_task_that_pushes(
     assert git(bare, "show", "fix/add:calc.py") == FIXED
 
 
+def cli_push(env: Env, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "codetap", "push", *args], text=True,
+                          capture_output=True, env=env.env, timeout=60, check=False)
+
+
 async def test_push_later_from_the_cli_and_the_sdk(
         env: Env, tmp_path: Path, git_daemon: tuple[Path, int]) -> None:
     """A remote task started without push ends ready with nothing on the remote;
@@ -52,8 +57,7 @@ async def test_push_later_from_the_cli_and_the_sdk(
         done = await c.wait(t.id)
         assert done.state == "ready", done.error
         assert t.branch not in git(bare, "for-each-ref", "refs/heads")
-        cli = subprocess.run([sys.executable, "-m", "codetap", "push", t.id], text=True,
-                             capture_output=True, env=env.env, timeout=60, check=False)
+        cli = await asyncio.to_thread(cli_push, env, t.id)
         assert cli.returncode == 0, cli.stderr
         assert cli.stdout.strip() == f"task {t.id}: pushed {t.branch}"
         assert git(bare, "show", f"{t.branch}:calc.py") == FIXED
@@ -61,6 +65,5 @@ async def test_push_later_from_the_cli_and_the_sdk(
         assert (await c.wait(local.id)).state == "ready"
         with pytest.raises(codetap.InvalidTransition, match="local repository"):
             await c.push(local.id, True)
-    cli = subprocess.run([sys.executable, "-m", "codetap", "push", local.id, "--pr"],
-                         text=True, capture_output=True, env=env.env, timeout=60, check=False)
+    cli = await asyncio.to_thread(cli_push, env, local.id, "--pr")
     assert cli.returncode == 2 and "local repository" in cli.stderr
