@@ -152,6 +152,7 @@ class SymbolIndex:
             updates: dict[str, tuple[int, int, bytes]] = {}
             content = self._by_content(to_parse, updates) \
                 if watched is None and not named else {}
+            reused = list(updates)  # payloads read from content rows, not written again
             with self._lock:
                 for rel in removed:
                     self._tables.drop(rel)
@@ -176,10 +177,8 @@ class SymbolIndex:
                     except ValueError:
                         continue
                 self._built = True
-            self._cache.store_blobs({content[rel]: fresh[rel][2] for rel in content
-                                     if rel in fresh})
             stale = cached.keys() - set(candidates) if first else set()
-            self._cache.store(updates, removed | stale)
+            self._cache.store(updates, removed | stale, content, reused)
             return sorted(removed | set(updates) | (from_cache.keys() - late.keys()))
 
     def _apply_cached(self, from_cache: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:

@@ -58,3 +58,29 @@ def test_a_file_that_differs_from_the_index_is_parsed(tmp_path: Path) -> None:
     assert index.parse_count == 1
     assert [t.name for t in index.definitions("bbb")] == ["bbb"]
     assert index.definitions("aaa") == []
+
+
+def test_tags_of_a_clean_file_are_stored_once(tmp_path: Path) -> None:
+    """A clean tracked file's path row refers to its content row instead of holding a
+    second copy of the payload; an edited file's row holds its own; a second instance
+    reads both back without parsing."""
+    import sqlite3
+
+    repo = make_repo(tmp_path / "repo", FILES)
+    (repo / "pkg" / "m1.py").write_text("def edited():\n    pass\n")
+    cache = tmp_path / "cache"
+    first = SymbolIndex(repo, cache, workers=1)
+    first.build()
+    (db_path,) = cache.glob("symbols-*.sqlite3")
+    with sqlite3.connect(db_path) as db:
+        rows = {path: (sha, tags is None) for path, sha, tags in
+                db.execute("SELECT path, sha, tags FROM files")}
+        blobs = db.execute("SELECT count(*) FROM blobs").fetchone()[0]
+    assert rows["pkg/m1.py"] == (None, False)
+    assert all(sha is not None and no_copy for rel, (sha, no_copy) in rows.items()
+               if rel != "pkg/m1.py")
+    assert blobs == len(FILES) - 1
+    again = SymbolIndex(repo, cache, workers=1)
+    again.build()
+    assert again.parse_count == 0
+    assert snapshot(again) == snapshot(first)
