@@ -30,7 +30,7 @@ from codetap.errors import (
     WorkspaceError,
 )
 from codetap.models.base import ModelProvider
-from codetap.scheduler import Budget, GatedProvider, Scheduler
+from codetap.scheduler import Budget, GatedProvider, Scheduler, task_spent
 from codetap.store import Store, TaskRow, now_rfc3339
 from codetap.store.outbox import TaskWebhook
 from codetap.store.retry import write_through
@@ -552,16 +552,29 @@ class Runtime:
         async def waiting(window: str, spent: float, cap: float, resume_in: float) -> None:
             since[0] = self.budget.clock()
             why[0] = waits.budget_reason(window, spent, cap, since[0] + resume_in)
-            await self._note_wait(task_id, waits.BUDGET, {
-                "reason": why[0], "window": window, "spent_usd": round(spent, 6),
-                "limit_usd": cap, "resume_in_s": round(resume_in, 3),
-                "resumes_at": round(since[0] + resume_in, 3)})
+            data: JSON = {"reason": why[0], "window": window, "spent_usd": round(spent, 6),
+                          "limit_usd": cap}
+            if window != "task":
+                data.update(resume_in_s=round(resume_in, 3),
+                            resumes_at=round(since[0] + resume_in, 3))
+            await self._note_wait(task_id, waits.BUDGET, data)
 
         async def resumed() -> None:
             await self._note_wait(task_id, waits.OVER, {
                 "reason": why[0], "waited_s": round(self.budget.clock() - since[0], 3)})
 
-        return GatedProvider(inner, self.budget, slot, waiting, resumed)
+        async def over() -> tuple[float, float] | None:
+            # [limits] max_cost_usd of the task's root, its project file applied; re-read
+            # while waiting (the budget's refresh reloads the user config).
+            root, spent = await task_spent(self.store, task_id)
+            try:
+                limit = self.config.for_project(root.worktree if root.repo_url and root.worktree
+                                                else root.root).limits.max_cost_usd
+            except ConfigError:
+                limit = self.config.limits.max_cost_usd
+            return (spent, limit) if spent >= limit else None
+
+        return GatedProvider(inner, self.budget, slot, waiting, resumed, over)
 
     async def _note_wait(self, task_id: int, kind: str, data: JSON) -> None:
         """Journal a wait's start or end (:mod:`codetap.waits`) and publish the task."""

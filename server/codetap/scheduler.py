@@ -9,7 +9,9 @@ model (``[models.x] max_concurrent``). A budget wait re-reads the limits (``refr
 the user's config file) at least every ``POLL_S`` seconds, and wakes at once when
 :meth:`Budget.set_limits` changes them. :class:`Budget` sums the cost of model calls of all tasks over sliding
 windows (``window_s``, default an hour, and 24 of them for the day), from the journal's
-``model_turn`` and ``compaction`` usage.
+``model_turn`` and ``compaction`` usage. The per-task limit (``[limits] max_cost_usd``, over
+the task and its sub-tasks: :func:`task_spent`) waits the same way, as window ``"task"``:
+it has no window to move, so only a raised limit (or cancelling the task) ends it.
 """
 
 from __future__ import annotations
@@ -22,10 +24,14 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from codetap.errors import ConfigError
 from codetap.models.base import ModelProvider
 from codetap.types import JSON, ModelRequest, StreamEvent
+
+if TYPE_CHECKING:
+    from codetap.store import Store, TaskRow
 
 log = logging.getLogger(__name__)
 
@@ -181,23 +187,46 @@ class Budget:
 
 Waiting = Callable[[str, float, float, float], Awaitable[None]]
 Resumed = Callable[[], Awaitable[None]]
+TaskCap = Callable[[], Awaitable[tuple[float, float] | None]]
+"""(spent, limit) in USD when the task's own limit is reached, else None."""
+
+
+async def task_spent(store: Store, task_id: int) -> tuple[TaskRow, float]:
+    """The task's root (itself, or its parent for a sub-task) and the USD spent by the root
+    and all the root's sub-tasks (each row's usage as of its last checkpoint).
+    TaskNotFound for an unknown id."""
+    task = await store.get_task(task_id)
+    root = await store.get_task(task.parent_id) if task.parent_id is not None else task
+    kids = [t for t in await store.list_tasks(root.root) if t.parent_id == root.id]
+    return root, root.usage.cost_usd + sum(t.usage.cost_usd for t in kids)
 
 
 class GatedProvider(ModelProvider):
-    """``inner`` behind the budget and its model's concurrency slot; ``on_wait(window,
+    """``inner`` behind the budget, the task's own cost limit (``task_cap``, checked after
+    the windows; window ``"task"``) and its model's concurrency slot; ``on_wait(window,
     spent, limit, resume_in_s)`` is awaited once each time a request starts waiting for
-    the budget, and ``on_resume()`` once when that wait is over."""
+    a budget, and ``on_resume()`` once when that wait is over."""
 
     def __init__(self, inner: ModelProvider, budget: Budget,
                  slot: asyncio.Semaphore | None, on_wait: Waiting,
-                 on_resume: Resumed | None = None) -> None:
+                 on_resume: Resumed | None = None, task_cap: TaskCap | None = None) -> None:
         super().__init__(inner.config)
         self.inner, self.budget, self.slot, self.on_wait = inner, budget, slot, on_wait
-        self.on_resume = on_resume
+        self.on_resume, self.task_cap = on_resume, task_cap
+
+    async def blocked(self) -> tuple[str, float, float, float] | None:
+        """What a request waits for now: (window, spent, limit, seconds until the window
+        may move; ``POLL_S`` for ``"task"``), or None."""
+        block = self.budget.blocked()
+        if block is None and self.task_cap is not None:
+            over = await self.task_cap()
+            if over is not None:
+                block = ("task", over[0], over[1], POLL_S)
+        return block
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         told = False
-        while (block := self.budget.blocked()) is not None:
+        while (block := await self.blocked()) is not None:
             if not told:
                 await self.on_wait(*block)
                 told = True

@@ -6,8 +6,10 @@ running, for a ``[budget]`` window. Journal entries (so editors following the ev
 the wait begin and end)::
 
     waiting_queue   {reason, ahead, priority}        the run waits for a slot
-    waiting_budget  {reason, window: "hour"|"day", spent_usd, limit_usd, resume_in_s,
-                     resumes_at}                    a model request waits for the budget
+    waiting_budget  {reason, window: "hour"|"day"|"task", spent_usd, limit_usd,
+                     resume_in_s?, resumes_at?}     a model request waits for a budget
+                                                    (no resume time for "task": the task's
+                                                    own limit, counting its sub-tasks)
     waiting_over    {reason, waited_s}               the budget wait ended
 
 A queue wait ends with the task's ``state`` entry (queued -> running). A task in state
@@ -46,7 +48,11 @@ def queue_reason(ahead: int) -> str:
 
 def budget_reason(window: str, spent: float, limit: float, resumes_at: float) -> str:
     """``"hourly budget reached: $2.00 of $2.00, resumes at 14:00:05Z"``; ``resumes_at``
-    is Unix time (s), shown in UTC."""
+    is Unix time (s), shown in UTC. Window ``"task"`` (ignores ``resumes_at``): ``"task
+    budget reached: $0.52 of $0.50; raise [limits] max_cost_usd or cancel"``."""
+    if window == "task":
+        return (f"task budget reached: ${spent:.2f} of ${limit:.2f}; "
+                "raise [limits] max_cost_usd or cancel")
     at = datetime.fromtimestamp(resumes_at, UTC).strftime("%H:%M:%SZ")
     return (f"{_WINDOWS.get(window, window)} budget reached: ${spent:.2f} of ${limit:.2f}, "
             f"resumes at {at}")

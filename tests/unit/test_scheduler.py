@@ -170,9 +170,9 @@ class Waits:
         pass
 
 
-def write_user_config(xdg: Path, tmp: Path, per_hour: float) -> Path:
+def write_user_config(xdg: Path, tmp: Path, per_hour: float, per_task: float = 1000.0) -> Path:
     """The user's config file: a replay model whose turns cost $1 each (one input token at
-    $1M per million), and an hourly budget of ``per_hour``."""
+    $1M per million), an hourly budget of ``per_hour`` and a per-task one of ``per_task``."""
     turn: dict[str, object] = {"usage": {"input_tokens": 1, "output_tokens": 0},
                                "tool_calls": [{"name": "glob", "arguments": {"pattern": "*"}}]}
     last = {**turn, "tool_calls": [{"name": "finish", "arguments": {"summary": "done"}}]}
@@ -180,7 +180,8 @@ def write_user_config(xdg: Path, tmp: Path, per_hour: float) -> Path:
     cfg = xdg / "config" / "codetap" / "config.toml"
     cfg.parent.mkdir(parents=True, exist_ok=True)
     cfg.write_text(f'default_model = "m"\n[models.m]\nprovider = "replay"\npath = "{path}"\n'
-                   "input_price_per_mtok = 1000000.0\n[limits]\nmax_cost_usd = 1000.0\n"
+                   "input_price_per_mtok = 1000000.0\n[limits]\n"
+                   f"max_cost_usd = {per_task}\n"
                    f"[budget]\nmax_cost_usd_per_hour = {per_hour}\n")
     return cfg
 
@@ -221,3 +222,44 @@ async def test_budget_wait_shows_why_and_a_raised_budget_lets_it_go_on(
     over = next(e for e in events if e.kind == waits.OVER)
     assert over.data["reason"] == reason and over.data["waited_s"] < 60
     assert waits.from_events(events) is None
+
+
+async def test_task_budget_waits_through_a_pause_and_a_raised_limit_lets_it_finish(
+        xdg: Path, tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    cfg = write_user_config(xdg, tmp_path, 1000.0, per_task=1.5)
+    rt = await Runtime.open(Config.load())
+    seen = Waits(rt)
+    rt.subscribe(seen)
+    try:
+        task = await rt.start_task("spend", repo)
+        # Two turns spend $2 of the task's $1.50: the third request waits, the task runs on.
+        await asyncio.wait_for(seen.budget_wait.wait(), 30)
+        row = await rt.get_task(task.id)
+        reason = rt.waiting_reason(row)
+        assert row.state is TaskState.RUNNING and row.steps == 2
+        assert reason == ("task budget reached: $2.00 of $1.50; "
+                          "raise [limits] max_cost_usd or cancel")
+        assert await waits.reasons(rt.store, [row]) == {task.id: reason}
+        # Pausing works while it waits; resumed, it waits again.
+        paused = await rt.pause(task.id)
+        assert paused.state is TaskState.PAUSED and rt.waiting_reason(paused) is None
+        seen.budget_wait.clear()
+        await rt.resume(task.id)
+        await asyncio.wait_for(seen.budget_wait.wait(), 30)
+        assert rt.waiting_reason(await rt.get_task(task.id)) == reason
+        # The user raises the limit: the config file is re-read while the step waits.
+        cfg.write_text(cfg.read_text().replace("max_cost_usd = 1.5\n", "max_cost_usd = 9.0\n"))
+        done = await asyncio.wait_for(rt.wait(task.id), 30)
+        events = await rt.store.events(task.id)
+    finally:
+        await rt.close()
+    assert done.state is TaskState.READY, done.error
+    assert done.steps == 3 and done.usage.cost_usd == 3.0
+    assert rt.waiting_reason(done) is None and seen.shown[-1] is None
+    budget = [e for e in events if e.kind == waits.BUDGET]
+    assert [e.data["window"] for e in budget] == ["task", "task"]
+    assert budget[0].data["spent_usd"] == 2.0 and budget[0].data["limit_usd"] == 1.5
+    kinds = [e.kind for e in events if e.kind in (waits.BUDGET, waits.OVER, "model_turn")]
+    assert kinds == ["model_turn", "model_turn", waits.BUDGET, waits.BUDGET, waits.OVER,
+                     "model_turn"]

@@ -293,15 +293,15 @@ class Agent:
             raise submitted
 
     def check_limits(self) -> None:
-        """Raise LimitsExceeded naming the first limit reached."""
+        """Raise LimitsExceeded naming the first limit reached (steps, tokens, wall time).
+        The cost limit does not end the run: the task's next model request waits for it
+        (:class:`codetap.scheduler.GatedProvider`, counting the task's sub-tasks)."""
         lim, st = self.role.limits, self.state
         spent = st.elapsed_s + (time.monotonic() - self._clock)
         if st.step >= lim.max_steps:
             raise LimitsExceeded(f"step limit reached ({lim.max_steps} steps)")
         if st.usage.input_tokens + st.usage.output_tokens >= lim.max_tokens:
             raise LimitsExceeded(f"token limit reached ({lim.max_tokens} tokens)")
-        if st.usage.cost_usd >= lim.max_cost_usd:
-            raise LimitsExceeded(f"cost limit reached (${lim.max_cost_usd:.2f})")
         if spent >= lim.max_wall_s:
             raise LimitsExceeded(f"time limit reached ({lim.max_wall_s:.0f} s)")
 

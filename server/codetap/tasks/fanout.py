@@ -24,7 +24,9 @@ A child that ends ``failed`` (or paused or interrupted) fails the parent with an
 naming it, after every child has ended; resuming the parent starts that child again and
 reuses the others. A ``cancelled`` child is skipped: not merged, said in the hand-off.
 Costs: each child's usage stays on its own row (counted once in every sum); the parent's
-``max_cost_usd`` is checked against its own cost plus its children's after the fan-out.
+``[limits] max_cost_usd`` counts its own cost plus its children's: once reached, the next
+model request of the parent or of any child waits until the limit is raised
+(:func:`codetap.scheduler.task_spent`).
 Pausing the parent leaves its children running (cancelling it cancels them: the runtime).
 
 Fault points (:mod:`codetap.store.faults`): ``fanout_child_created`` (a child row written,
@@ -39,13 +41,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from codetap.agent.roles import Role, Stage
-from codetap.errors import ConfigError, LimitsExceeded, WorkspaceError
+from codetap.errors import ConfigError, WorkspaceError
 from codetap.store import Event, TaskRow
 from codetap.store.faults import fault_point
 from codetap.tasks import git, merge
 from codetap.tasks.subtasks import SubtaskHost
 from codetap.tasks.workflow import RoleResult
-from codetap.types import JSON, TaskState, Usage
+from codetap.types import JSON, TaskState
 
 if TYPE_CHECKING:
     from codetap.tasks.engine import TaskJournal
@@ -66,7 +68,7 @@ class FanOut:
     async def __call__(self, index: int, stage: Stage, plan: JSON, after: int) -> RoleResult:
         """Run stage ``index`` on ``plan`` (the hand-off journaled at seq ``after``); the
         merged result as the stage's. WorkspaceError naming a failed child or a git
-        failure, ConfigError for an unknown role, LimitsExceeded for the cost limit."""
+        failure, ConfigError for an unknown role."""
         integrator = self.roles.get(stage.integrator or stage.role)
         if stage.role not in self.roles or integrator is None:
             raise ConfigError(f"fan-out stage {index}: unknown role "
@@ -83,7 +85,6 @@ class FanOut:
                 f"sub-task {r.subtask} (task {r.id}) ended {r.state.value}"
                 + (f": {r.error}" if r.error else "") for r in bad)
                 + ". Resume this task to run the failed sub-tasks again.")
-        self._check_cost(self.roles[stage.role], rows)
         merged: list[JSON] = []
         for child, row in zip(children, rows, strict=True):
             merged.append(await self._merge(index, integrator, child, row))
@@ -122,16 +123,6 @@ class FanOut:
             f"This is sub-task {i} of {n} of task {self.task.id}. The other sub-tasks run at "
             "the same time in worktrees of their own and are merged after yours: change "
             "only what your sub-task needs. The whole task:\n" + self.message) if p)
-
-    def _check_cost(self, role: Role, rows: Sequence[TaskRow]) -> None:
-        total = Usage()
-        total.add(self.runner.state.usage)
-        for r in rows:
-            total.add(r.usage)
-        limit = role.limits.max_cost_usd
-        if total.cost_usd >= limit:
-            raise LimitsExceeded(f"cost limit reached (${limit:.2f}) with the sub-tasks' "
-                                 f"${total.cost_usd - self.runner.state.usage.cost_usd:.2f}")
 
     async def _merge(self, index: int, integrator: Role, child: JSON, row: TaskRow) -> JSON:
         """Merge one child (once); its ``merge`` entry's data."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import sqlite3
@@ -107,19 +108,43 @@ async def test_step_limit_fails_task_with_reason(xdg: Path, tmp_path: Path) -> N
     assert task.error == "step limit reached (3 steps)"
 
 
-async def test_cost_limit(xdg: Path, tmp_path: Path) -> None:
+async def test_cost_limit_waits_and_cancel_ends_the_wait(xdg: Path, tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo", {"calc.py": CALC})
     turn = {"tool_calls": [{"name": "glob", "arguments": {"pattern": "*"}}],
             "usage": {"input_tokens": 1_000_000, "output_tokens": 0}}
     model = ModelConfig("replay", "replay", path=str(session(tmp_path / "s.jsonl", [turn] * 5)),
                         input_price_per_mtok=1.0)
     rt = await open_runtime(xdg, model, Limits(max_cost_usd=2.5, max_tokens=10**9))
+    waited = asyncio.Event()
+    rt.subscribe(OnKind("waiting_budget", waited))
     try:
-        task = await rt.wait((await rt.start_task("spend", repo)).id)
+        start = await rt.start_task("spend", repo)
+        await asyncio.wait_for(waited.wait(), 30)
+        row = await rt.get_task(start.id)
+        reason = rt.waiting_reason(row)
+        task = await rt.cancel(start.id)
     finally:
         await rt.close()
-    assert task.state is TaskState.FAILED and task.steps == 3
-    assert "cost limit" in (task.error or "")
+    assert row.state is TaskState.RUNNING and row.steps == 3
+    assert reason == "task budget reached: $3.00 of $2.50; raise [limits] max_cost_usd or cancel"
+    assert task.state is TaskState.CANCELLED and task.steps == 3
+
+
+class OnKind:
+    """Sets ``event`` when a journal entry of ``kind`` is reported."""
+
+    def __init__(self, kind: str, event: asyncio.Event) -> None:
+        self.kind, self.event = kind, event
+
+    def task_updated(self, task: object) -> None:
+        pass
+
+    def task_event(self, task_id: int, seq: int, kind: str, data: object) -> None:
+        if kind == self.kind:
+            self.event.set()
+
+    def question(self, q: object) -> None:
+        pass
 
 
 async def test_model_error_fails_task_clearly(xdg: Path, tmp_path: Path) -> None:
