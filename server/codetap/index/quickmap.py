@@ -25,7 +25,7 @@ import pygit2
 from codetap.index.index import MAX_FILE_BYTES, SymbolIndex
 from codetap.index.languages import language_for_path
 from codetap.index.mapstore import Entry, MapStore, model_from_tables
-from codetap.index.repomap import TOLERANCE, estimate_tokens, render_repo_map
+from codetap.index.repomap import estimate_tokens, fit_prefix, render_repo_map
 from codetap.index.walk import SKIP_DIRS
 from codetap.index.worker import file_rows
 
@@ -123,8 +123,8 @@ def _definitions(root: Path, rel: str) -> dict[str, tuple[int, ...]]:
 
 
 def render_entries(entries: Sequence[Entry], root: Path, max_tokens: int) -> str:
-    """The map text of the longest prefix of ``entries`` within ``max_tokens`` (or the
-    next one, if it overshoots by less, within :data:`TOLERANCE`); same layout as
+    """The map text of the prefix of ``entries`` that
+    :func:`codetap.index.repomap.fit_prefix` picks for ``max_tokens``; same layout as
     :func:`codetap.index.render_repo_map`."""
     texts: dict[str, list[str] | None] = {}
     costs: dict[int, int] = {}
@@ -134,22 +134,7 @@ def render_entries(entries: Sequence[Entry], root: Path, max_tokens: int) -> str
             costs[n] = estimate_tokens(_render(entries[:n], root, texts))
         return costs[n]
 
-    cap = min(len(entries), max_tokens)
-    lo, hi = 0, min(cap, 32)
-    while cost(hi) <= max_tokens:
-        if hi == cap:
-            return _render(entries[:cap], root, texts)
-        lo, hi = hi, min(cap, hi * 2)
-    while lo < hi - 1:
-        mid = (lo + hi) // 2
-        if cost(mid) <= max_tokens:
-            lo = mid
-        else:
-            hi = mid
-    best = lo
-    if cost(hi) - max_tokens < max_tokens - cost(lo) and cost(hi) <= max_tokens * (1 + TOLERANCE):
-        best = hi
-    return _render(entries[:best], root, texts)
+    return _render(entries[:fit_prefix(cost, len(entries), max_tokens)], root, texts)
 
 
 def _render(entries: Sequence[Entry], root: Path, texts: dict[str, list[str] | None]) -> str:

@@ -9,7 +9,7 @@ whenever the workspace has enough definitions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from codetap.index.index import SymbolIndex
@@ -106,14 +106,21 @@ def _render_map(index: SymbolIndex, max_tokens: int, files: Iterable[str],
             costs[n] = estimate_tokens(_render(ranked[:n], tags_of, lines))
         return costs[n]
 
-    # A definition costs at least ~3 tokens, which bounds the search. cost(n) never
-    # decreases with n, so galloping up from a small prefix finds the same boundary as a
-    # bisection of [0, cap] while rendering (and reading the files of) far fewer definitions.
-    cap = min(len(ranked), max_tokens)
+    return _render(ranked[:fit_prefix(cost, len(ranked), max_tokens)], tags_of, lines)
+
+
+def fit_prefix(cost: Callable[[int], int], count: int, max_tokens: int) -> int:
+    """How many of ``count`` ranked entries to render: the longest prefix whose ``cost``
+    (tokens of the first n rendered; never decreasing in n) is within ``max_tokens``, or
+    one more entry's prefix if it overshoots by less than that one undershoots, within
+    :data:`TOLERANCE`. At most ``max_tokens`` entries (each costs at least one token)."""
+    # Galloping up from a small prefix finds the same boundary as a bisection of
+    # [0, cap] while rendering (and reading the files of) far fewer entries.
+    cap = min(count, max_tokens)
     lo, hi = 0, min(cap, 32)
     while cost(hi) <= max_tokens:
         if hi == cap:
-            return _render(ranked[:cap], tags_of, lines)
+            return cap
         lo, hi = hi, min(cap, hi * 2)
     while lo < hi - 1:
         mid = (lo + hi) // 2
@@ -122,7 +129,6 @@ def _render_map(index: SymbolIndex, max_tokens: int, files: Iterable[str],
         else:
             hi = mid
     # lo fits, hi does not: take hi if it overshoots by less than lo undershoots.
-    best = lo
     if cost(hi) - max_tokens < max_tokens - cost(lo) and cost(hi) <= max_tokens * (1 + TOLERANCE):
-        best = hi
-    return _render(ranked[:best], tags_of, lines)
+        return hi
+    return lo
