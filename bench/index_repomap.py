@@ -178,6 +178,10 @@ def main() -> None:
         aider_cpu = statistics.median(r["cpu_s"] for r in theirs)
         print(f"CPU time incl. interpreter start and imports (user+sys, all processes): "
               f"codetap {ours_cpu:.2f} s, aider {aider_cpu:.2f} s, ratio {ours_cpu / aider_cpu:.3f}")
+        floor_cpu = statistics.median(f["cpu_s"] for f in floors)
+        print(f"floor CPU (median) {floor_cpu:.2f} s: floor / aider CPU "
+              f"{floor_cpu / aider_cpu:.3f} (what codetap's CPU ratio cannot go below "
+              "while it parses and queries every file)")
     if ctags:
         print(f"universal-ctags -R (median of {len(ctags)}): {statistics.median(ctags):.2f} s "
               "(tags only, no refs or ranking)")
