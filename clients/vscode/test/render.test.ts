@@ -8,7 +8,7 @@ function info(id: string, state: string, steps = 1, extra: Partial<TaskInfo> = {
   return { id, intent: "make add add\nmore detail", state, root_uri: "file:///r",
     branch: `codetap/task-${id}`, base_commit: "abc", steps,
     usage: { input_tokens: 1200, output_tokens: 34, cost_usd: 0.0123 },
-    created_at: "t", updated_at: "t", ...extra };
+    created_at: "t", updated_at: "t", priority: 0, ...extra };
 }
 
 void test("tree row shows state, steps, tokens and cost", () => {

@@ -7,7 +7,7 @@ import { ProtocolError, ProtocolState } from "../src/state";
 function info(id: string, state: string, steps = 0): TaskInfo {
   return { id, intent: `task ${id}`, state, root_uri: "file:///r", branch: `codetap/task-${id}`,
     base_commit: "abc", steps, usage: { input_tokens: 10, output_tokens: 5, cost_usd: 0.001 },
-    created_at: "2025-01-01T00:00:00Z", updated_at: "2025-01-01T00:00:00Z" };
+    created_at: "2025-01-01T00:00:00Z", updated_at: "2025-01-01T00:00:00Z", priority: 0 };
 }
 
 const HUNK = { hunk_id: "1-a-0-b", old_text: "x\n", new_text: "y\n", conflict: false,
