@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from tests.conftest import make_repo
-from tests.unit.tasks.team_server import ScriptedModel, call
+from tests.unit.tasks.team_server import ScriptedModel, call, serving
 
 from codetap.config import Config
 from codetap.models.base import ModelConfig
@@ -87,14 +87,8 @@ def config_for(urls: dict[str, str], cap: int | None = None) -> Config:
 
 @pytest.fixture
 async def servers() -> AsyncIterator[dict[str, ScriptedModel]]:
-    out = {r: ScriptedModel(s, delay_s=0.05) for r, s in scripts().items()}
-    for s in out.values():
-        await s.__aenter__()
-    try:
+    async with serving(scripts(), delay_s=0.05) as out:
         yield out
-    finally:
-        for s in out.values():
-            await s.__aexit__()
 
 
 def urls(servers: dict[str, ScriptedModel]) -> dict[str, str]:

@@ -24,7 +24,7 @@ from tests.conftest import make_repo
 from tests.e2e.conftest import Editor, Env, connect, session_lines, write_config
 from tests.e2e.test_http import start_api
 from tests.e2e.test_team import FILES, SUBTASKS, scripts
-from tests.unit.tasks.team_server import ScriptedModel, call
+from tests.unit.tasks.team_server import ScriptedModel, call, serving
 
 import codetap
 
@@ -120,14 +120,8 @@ async def test_priority_admits_the_urgent_task_first_and_says_why_others_wait(
 
 @pytest.fixture
 async def team_servers() -> AsyncIterator[dict[str, ScriptedModel]]:
-    out = {r: ScriptedModel(s, delay_s=0.02) for r, s in scripts().items()}
-    for s in out.values():
-        await s.__aenter__()
-    try:
+    async with serving(scripts(), delay_s=0.02) as out:
         yield out
-    finally:
-        for s in out.values():
-            await s.__aexit__()
 
 
 async def test_team_tree_in_sdk_cli_http_and_the_audit(

@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Self
 
@@ -114,3 +116,17 @@ def _events(turn: Turn, n: int) -> str:
          "usage": {"prompt_tokens": 100, "completion_tokens": 10}},
     ]
     return "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
+
+
+@asynccontextmanager
+async def serving(scripts: Mapping[str, list[tuple[str, list[Turn]]]], delay_s: float = 0.0
+                  ) -> AsyncIterator[dict[str, ScriptedModel]]:
+    """One started :class:`ScriptedModel` per role of ``scripts``, stopped on leaving."""
+    out = {r: ScriptedModel(s, delay_s=delay_s) for r, s in scripts.items()}
+    for s in out.values():
+        await s.__aenter__()
+    try:
+        yield out
+    finally:
+        for s in out.values():
+            await s.__aexit__()

@@ -21,7 +21,7 @@ from codetap.tasks import merge
 from codetap.types import JSON, TaskState
 from tests.conftest import git, make_repo
 from tests.e2e.test_team import FILES, SUBTASKS, config_for, scripts
-from tests.unit.tasks.team_server import ScriptedModel
+from tests.unit.tasks.team_server import ScriptedModel, serving
 
 INTENT = "make the team change"
 
@@ -56,14 +56,8 @@ async def test_merge_clean_then_conflicted_then_again(tmp_path: Path) -> None:
 
 @pytest.fixture
 async def servers() -> AsyncIterator[dict[str, ScriptedModel]]:
-    out = {r: ScriptedModel(s) for r, s in scripts().items()}
-    for s in out.values():
-        await s.__aenter__()
-    try:
+    async with serving(scripts()) as out:
         yield out
-    finally:
-        for s in out.values():
-            await s.__aexit__()
 
 
 class Seen:
