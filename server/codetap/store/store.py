@@ -227,13 +227,7 @@ class SqliteStore(Store):
         checkpoint: tuple[str | None, JSON] | None = None,
         outbox: Sequence[tuple[Any, ...]] = (),
     ) -> list[Event]:
-        """Append journal entries (and optionally a checkpoint) in ONE transaction.
-
-        ``entries`` are ``(kind, data)``; ``checkpoint`` is ``(commit_id, state)`` and covers
-        the entries appended here. ``outbox``: webhook messages reporting these entries,
-        rows of :data:`codetap.store.outbox.INSERT`, written in the same transaction (so a
-        kill -9 keeps both or neither). Returns the events with their sequence numbers.
-        """
+        """See :meth:`codetap.store.base.Store.append`."""
         seq = await self._seq(task_id)
         ts = time.time()
         # Known secret values never reach the database, nor the listeners of these events.
